@@ -99,6 +99,7 @@ class Channel:
     gone: bool = False
     mixmonitor: str | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     def snapshot(self, prefix: str = "") -> list[tuple[str, str]]:
         return [
@@ -261,6 +262,7 @@ class Pbx:
         if ch.gone:
             return
         ch.gone = True
+        ch.ended.set()
         if ch.moh:
             ch.moh = None
             self._chan_event("MusicOnHoldStop", "call,all", ch)
@@ -388,9 +390,12 @@ class Pbx:
             self.destroy(one)
             return False, 0, None
         self.spawn(self.run_dialplan(two), two)
-        try:
-            await asyncio.wait_for(one.answered.wait(), req.timeout_ms / 1000 / self.clock.speed)
-        except TimeoutError:
+        waiters = {asyncio.ensure_future(one.answered.wait()), asyncio.ensure_future(one.ended.wait())}
+        done, pending = await asyncio.wait(waiters, timeout=req.timeout_ms / 1000 / self.clock.speed,
+                                           return_when="FIRST_COMPLETED")
+        for w in pending:
+            w.cancel()
+        if not done:
             self.emit("DialEnd", "call,all", [*one.snapshot("Dest"), ("DialStatus", "NOANSWER")])
             return False, 0, None
         if one.gone:

@@ -25,6 +25,9 @@ class _Session(asyncio.Protocol):
         self.events = False
         self.closed = False
         self.peer = ("", 0)
+        # Asterisk serves one session's actions one after another (a thread per session).
+        self.actions: asyncio.Queue[Message] = asyncio.Queue()
+        self.worker: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -32,17 +35,24 @@ class _Session(asyncio.Protocol):
         self.peer = transport.get_extra_info("peername") or ("", 0)
         self.server.sessions.add(self)
         transport.write(BANNER)
+        self.worker = self.server.pbx.spawn(self._work())
+
+    async def _work(self) -> None:
+        while not self.closed:
+            action = await self.actions.get()
+            await self.server.handle(self, action)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.worker is not None:
+            self.worker.cancel()
         self.server.sessions.discard(self)
         if self.on_event in self.server.pbx.listeners:
             self.server.pbx.listeners.remove(self.on_event)
 
     def data_received(self, data: bytes) -> None:
         for frame in self.reader.feed(data):
-            action = parse_message(frame)
-            self.server.pbx.spawn(self.server.handle(self, action))
+            self.actions.put_nowait(parse_message(frame))
 
     def write(self, data: bytes) -> None:
         if not self.closed and self.transport is not None:
@@ -312,6 +322,10 @@ class AmiServer:
             cause = 16
         s.respond(a, [("Response", "Success"), ("Message", "Channel Hungup")])
         self.pbx.request_hangup(ch, cause, via_action=True)
+        for _ in range(20):  # let the channel's own task tear it down, as Asterisk's thread does
+            if ch.gone:
+                break
+            await asyncio.sleep(0)
 
     async def _redirect(self, s: _Session, a: Message) -> None:
         ch = self._channel(a.get("Channel"))

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sim.dialplan import load_dialplan, load_manager_conf
+from sim.pbx import Clock, Pbx
+from sim.server import AmiServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CENTRALITA_SHARED", ROOT.parent / "shared"))
+TRANSCRIPTS = SHARED / "ami-transcripts"
+PROJECT_ETC = ROOT / "asterisk" / "etc"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[tuple[Pbx, AmiServer]]:
+    """The simulated PBX on the project's own dialplan, ten times faster than real time."""
+    pbx = Pbx(load_dialplan(PROJECT_ETC / "extensions.conf"), clock=Clock(10.0), seed=7)
+    users = load_manager_conf(PROJECT_ETC / "manager.conf").users
+    server = AmiServer(pbx, users)
+    await server.start()
+    yield pbx, server
+    await server.close()
+    await pbx.shutdown()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> Iterator[str]:
+    """A real Mosquitto: MQTT_URL if set, else one started on a free port for this run."""
+    if os.environ.get("MQTT_URL"):
+        yield os.environ["MQTT_URL"]
+        return
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(exe).exists():
+        pytest.fail("mosquitto is not installed (.ci/run installs it with apt-get)")
+    port = free_port()
+    conf = Path(tempfile.mkdtemp()) / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _port_open(port):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("mosquitto did not start")
+        time.sleep(0.05)
+    yield f"mqtt://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(5)
+
+
+def database_urls() -> list[str]:
+    urls = ["sqlite"]
+    if os.environ.get("CENTRALITA_SKIP_PG") != "1" and _port_open(5432):
+        urls.append("postgresql")
+    return urls
+
+
+@pytest.fixture(params=database_urls())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite in a temp file; PostgreSQL (database `test`, a schema per test) when reachable."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'centralita.db'}"
+        return
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="test")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f"CREATE SCHEMA {schema}"))
+    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    asyncio.run(run(f"DROP SCHEMA {schema} CASCADE"))
