@@ -100,6 +100,7 @@ class Channel:
     mixmonitor: str | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    torn_by_peer: bool = False  # hung up through the other half (Hangup action on ;1)
 
     def snapshot(self, prefix: str = "") -> list[tuple[str, str]]:
         return [
@@ -244,6 +245,7 @@ class Pbx:
             # Hanging up the first half tears down the pair from the second half.
             target = ch.peer
             target.hangup_cause = 0
+            target.torn_by_peer = True
             self._chan_event("HangupRequest", "call,all", target, ("Cause", "0"))
             self._stop(target)
             return
@@ -280,6 +282,8 @@ class Pbx:
             if peer.agi_queue is not None and peer.task is not None and not peer.task.done():
                 peer.task.cancel()  # a half in AsyncAGI ends its AGI session first
             else:
+                if not ch.torn_by_peer:
+                    self._chan_event("HangupRequest", "call,all", peer, ("Cause", "16"))
                 self.destroy(peer)
                 if peer.task is not None and not peer.task.done():
                     peer.task.cancel()
@@ -287,11 +291,11 @@ class Pbx:
             for other in list(bridge.channels):
                 self._leave_bridge(other)
                 other.hangup_cause = 16
-                self.request_hangup(other, 16)
+                self._stop(other)  # kicked: a soft hang-up, no HangupRequest
 
     # --- bridges --------------------------------------------------------------------
 
-    def bridge(self, a: Channel, b: Channel) -> Bridge:
+    def bridge(self, a: Channel, b: Channel, *, from_action: bool = False) -> Bridge:
         br = Bridge(str(uuid.UUID(int=self.rng.getrandbits(128))))
         self.emit("BridgeCreate", "call,all", br.pairs())
         for ch in (a, b):
@@ -304,7 +308,9 @@ class Pbx:
             ch.bridge = br
             self.emit("BridgeEnter", "call,all", [*br.pairs(), *ch.snapshot()])
         for ch in (a, b):
-            ch.interrupt.set()  # a channel in AGI stops its current command's media
+            if from_action:
+                ch.agi_queue = None  # the Bridge action takes channels out of AsyncAGI silently
+            ch.interrupt.set()
         return br
 
     def _leave_bridge(self, ch: Channel) -> None:
@@ -701,6 +707,10 @@ class Pbx:
         self._chan_event("AsyncAGIStart", "agi,all", ch, ("Env", encode_agi_env(env)))
         try:
             while ch.redirect_to is None:
+                if ch.agi_queue is None:  # taken into a bridge: wait for it to end
+                    while ch.bridge is not None:
+                        await self._wait(ch, None)
+                    return "next"
                 getter = asyncio.ensure_future(ch.agi_queue.get())
                 ch.interrupt.clear()
                 stopper = asyncio.ensure_future(ch.interrupt.wait())

@@ -309,7 +309,7 @@ class AmiServer:
                           ("Message", f"Channel2 does not exist: {a.get('Channel2')}")])
             return
         s.respond(a, [("Response", "Success"), ("Message", "Channels have been bridged")])
-        self.pbx.bridge(one, two)
+        self.pbx.bridge(one, two, from_action=True)
 
     async def _hangup(self, s: _Session, a: Message) -> None:
         ch = self._channel(a.get("Channel"))

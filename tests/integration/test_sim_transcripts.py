@@ -52,10 +52,6 @@ KNOWN_CHANNEL_DIFFERENCES: dict[str, dict[str, str]] = {
         "Local/nosuchexten@nosuchcontext-#1;1": "the sim fails a missing extension before "
         "creating the pair's dialplan step",
         "Local/nosuchexten@nosuchcontext-#1;2": "as above",
-        "Local/100@from-callers-#1;1": "after Bridge+Hangup, Asterisk's racy Local hang-up order",
-        "Local/100@from-callers-#1;2": "as above",
-        "Local/agent1@fake-agents-#1;1": "as above",
-        "Local/agent1@fake-agents-#1;2": "as above",
     },
     "connect_by_dial": {"*": "app_dial's Local legs (DialState, hang-up order) are simplified"},
     "transfer_and_spy": {"*": "app_dial's Local legs and BlindTransfer's internals are simplified"},
