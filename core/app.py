@@ -1,0 +1,113 @@
+"""Composition root: the one place that wires the engine together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+
+import structlog
+
+from asterisk.client import AmiClient
+from asterisk.events import CoreShowChannel, decode_event
+from core.bus import Bus
+from core.calllog import CallLog
+from core.greeting import Greeter
+from core.mqtt import OutboxPublisher
+from core.registry import Registry
+from core.settings import Settings
+from core.store import Journal, Store
+
+ENGINE_CONTEXTS = ("centralita-in", "centralita-agents", "centralita-legs")
+
+
+class NeverConnected(Exception):
+    """`run` gave up: Asterisk was never reachable within `ami.give_up_after`."""
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log = structlog.get_logger("engine")
+        self.bus = Bus()
+        self.store = Store(settings.database.url)
+        self.journal = Journal(self.store)
+        self.registry = Registry(self.bus, ENGINE_CONTEXTS, time.time)
+        prefix = settings.mqtt.prefix if settings.mqtt.enabled else None
+        self.calllog = CallLog(self.bus, self.store, self.journal, prefix)
+        ami = settings.ami
+        self.ami = AmiClient(
+            ami.parsed, on_event=self.registry.on_event, on_ready=self._resync,
+            action_timeout=ami.action_timeout, connect_timeout=ami.connect_timeout,
+            ping_interval=ami.ping_interval,
+        )
+        self.greeter = Greeter(self.bus, self.ami, settings.greeting)
+        self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal)
+        self.stop = asyncio.Event()
+        self.resyncs = 0
+
+    async def _resync(self, ami: AmiClient) -> None:
+        """After every (re)connect, before anything else: learn what Asterisk has now."""
+        listing = await ami.send_list_now("CoreShowChannels", timeout=ami.action_timeout)
+        items = [ev for ev in map(decode_event, listing.items) if isinstance(ev, CoreShowChannel)]
+        closed, adopted = self.registry.reconcile(items)
+        self.resyncs += 1
+        self.log.info("engine.resynced", channels=len(items), closed=closed, adopted=adopted)
+
+    async def run(self, *, give_up_after: float | None = None,
+                  install_signals: bool = True) -> None:
+        await self.store.migrate()
+        if install_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop.set)
+        tasks = [asyncio.ensure_future(self.journal.run())]
+        if self.settings.mqtt.enabled:
+            tasks.append(asyncio.ensure_future(self.publisher.run()))
+        ami_task = asyncio.ensure_future(self.ami.run(stop=self.stop))
+        tasks.append(ami_task)
+        self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
+        try:
+            if give_up_after is not None:
+                try:
+                    await asyncio.wait_for(self._until_connected(), give_up_after)
+                except TimeoutError:
+                    raise NeverConnected(
+                        f"could not connect to Asterisk at {self.ami.url} within "
+                        f"{give_up_after:g} s") from None
+            await self.stop.wait()
+        finally:
+            await self._shutdown(tasks, ami_task)
+
+    async def _until_connected(self) -> None:
+        while not self.ami.ready and not self.stop.is_set():
+            await asyncio.sleep(0.05)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]], ami_task: asyncio.Task[None]) -> None:
+        self.log.info("engine.stopping")
+        self.stop.set()
+        for task in list(self.greeter.tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.ami.close()
+        with contextlib.suppress(TimeoutError):
+            await self.journal.drain(10.0)
+        # Give the publisher a moment to flush what the journal just wrote.
+        deadline = time.monotonic() + 2.0
+        while self.publisher.connected and time.monotonic() < deadline:
+            if not await self.store.pending_outbox(1):
+                break
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.store.close()
+        self.log.info("engine.stopped")
+
+
+def _safe(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    return f"{head.split('://')[0]}://***@{tail}" if sep else url

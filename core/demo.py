@@ -1,0 +1,74 @@
+"""`centralita demo`: the engine against the simulated PBX with synthetic callers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from core.app import Engine
+from core.settings import Settings
+from sim.dialplan import load_dialplan, load_manager_conf
+from sim.pbx import Clock, Pbx
+from sim.server import AmiServer
+from sim.traffic import CallerTraffic
+
+ETC = Path(__file__).resolve().parent.parent / "asterisk" / "etc"
+
+
+async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = sys.stdout,
+                   calls: int | None = None) -> Engine:
+    manager = load_manager_conf(ETC / "manager.conf")
+    pbx = Pbx(load_dialplan(ETC / "extensions.conf"), clock=Clock(settings.demo.speed))
+    server = AmiServer(pbx, manager.users)
+    port = await server.start()
+    user, secret = next(iter(manager.users.items()))
+    settings = settings.model_copy(update={
+        "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"})})
+    engine = Engine(settings)
+    traffic = CallerTraffic(pbx, per_minute=settings.demo.callers_per_minute)
+    out.write(f"centralita demo: simulated PBX on 127.0.0.1:{port}, "
+              f"{settings.demo.callers_per_minute:g} callers/min, database "
+              f"{settings.database.url}, MQTT {settings.mqtt.url} "
+              f"(topics {settings.mqtt.prefix}calls/+/events). Ctrl-C stops.\n")
+    out.flush()
+    engine_task = asyncio.ensure_future(engine.run(install_signals=False))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, engine.stop.set)
+    await engine.ami.wait_ready(30)
+    traffic_task = asyncio.ensure_future(traffic.run(limit=calls))
+    started = time.monotonic()
+    last_events, last_t = 0, started
+    try:
+        while not engine.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(engine.stop.wait(), settings.demo.status_every)
+            now = time.monotonic()
+            seen = engine.registry.events_seen
+            rate = (seen - last_events) / max(1e-6, now - last_t)
+            last_events, last_t = seen, now
+            out.write(
+                f"{time.strftime('%H:%M:%S')}  calls in progress {len(engine.registry.calls):3d}"
+                f" | arrived {traffic.sent:5d} | AMI events/s {rate:7.1f}"
+                f" | rows written {engine.journal.written:6d}"
+                f" | MQTT published {engine.publisher.published:6d}"
+                f" ({'up' if engine.publisher.connected else 'DOWN, queued in outbox'})\n")
+            out.flush()
+            if duration is not None and now - started >= duration:
+                break
+            if calls is not None and traffic.sent >= calls and not engine.registry.calls:
+                break
+    finally:
+        traffic_task.cancel()
+        engine.stop.set()
+        with contextlib.suppress(BaseException):
+            await engine_task
+        await server.close()
+        await pbx.shutdown()
+    return engine

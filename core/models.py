@@ -1,0 +1,76 @@
+"""SQL models (SQLAlchemy 2). Same schema on SQLite and PostgreSQL; Alembic migrates it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    account: Mapped[str] = mapped_column(String(64), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Interaction(Base):
+    """One row per call: times, routing, outcome."""
+
+    __tablename__ = "interactions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the call_id
+    kind: Mapped[str] = mapped_column(String(16), default="inbound")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    caller_num: Mapped[str] = mapped_column(String(64), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    dnis: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(200), default="")
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    wait_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wrapup_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ticket_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CallEventRow(Base):
+    """Append-only: everything that happened on a call, in order (`seq` per call)."""
+
+    __tablename__ = "call_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(32), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_call_events_call_seq", "call_id", "seq", unique=True),)
+
+
+class OutboxRow(Base):
+    """Messages bound for MQTT, written in the same transaction as what they announce."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
+                                                          index=True)

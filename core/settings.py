@@ -1,0 +1,135 @@
+"""Engine settings: config/engine.yaml, then environment overrides (AMI_URL, ...)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from asterisk.client import AmiUrl
+from core.errors import ConfigError
+from core.yamlconf import load_model, validate
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AmiSettings(_Strict):
+    url: str = "ami://centralita:centralita-secret@127.0.0.1:5038"
+    action_timeout: float = Field(10.0, gt=0)
+    connect_timeout: float = Field(5.0, gt=0)
+    ping_interval: float = Field(10.0, gt=0)
+    #: `run` exits with an error if it has never connected after this many seconds.
+    give_up_after: float = Field(60.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        AmiUrl.parse(v)
+        return v
+
+    @property
+    def parsed(self) -> AmiUrl:
+        return AmiUrl.parse(self.url)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite+aiosqlite:///var/centralita.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        scheme = v.split("://", 1)[0]
+        if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("database url must be sqlite+aiosqlite:///... or postgresql+asyncpg://...")
+        return v
+
+
+class MqttSettings(_Strict):
+    url: str = "mqtt://127.0.0.1:1883"
+    prefix: str = "centralita/"
+    client_id: str = "centralita"
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError("mqtt url must look like mqtt://host:1883")
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if any(c in v for c in "#+") or not v:
+            raise ValueError("topic prefix must be non-empty and without MQTT wildcards")
+        return v if v.endswith("/") else v + "/"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 1883
+
+
+class LogSettings(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class GreetingSettings(_Strict):
+    """The foundation's call flow: answer, play a prompt, hang up (until the IVR lands)."""
+
+    prompt: str = Field("hello-world", pattern=r"^[A-Za-z0-9_/\-]+$")
+    contexts: tuple[str, ...] = ("centralita-in",)
+
+
+class DemoSettings(_Strict):
+    callers_per_minute: float = Field(60.0, gt=0, le=6000)
+    speed: float = Field(1.0, gt=0, le=100)
+    status_every: float = Field(1.0, gt=0)
+
+
+class Settings(_Strict):
+    ami: AmiSettings = AmiSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    mqtt: MqttSettings = MqttSettings()
+    log: LogSettings = LogSettings()
+    greeting: GreetingSettings = GreetingSettings()
+    demo: DemoSettings = DemoSettings()
+
+
+ENV_OVERRIDES = {
+    "AMI_URL": ("ami", "url"),
+    "DATABASE_URL": ("database", "url"),
+    "MQTT_URL": ("mqtt", "url"),
+    "MQTT_PREFIX": ("mqtt", "prefix"),
+    "LOG_LEVEL": ("log", "level"),
+}
+
+
+def load_settings(config_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = (config_dir or DEFAULT_CONFIG_DIR) / "engine.yaml"
+    base = load_model(Settings, path) if path.exists() else Settings()
+    data = base.model_dump()
+    used = []
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            data[section][key] = env[var]
+            used.append(var)
+    if not used:
+        return base
+    try:
+        return validate(Settings, data, None, f"environment ({', '.join(used)})")
+    except ConfigError:
+        raise

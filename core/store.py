@@ -1,0 +1,217 @@
+"""The SQL store: engine setup, migrations, and the writes the engine makes.
+
+Writes go through `Journal`: one queue, one writer task, each operation retried with
+backoff until it lands, so a locked SQLite file or a PostgreSQL restart delays call
+records but never drops them (while the process lives; what it had not yet written when
+killed is the last few events, never a half-written row: each operation is one
+transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from alembic import command
+from alembic.config import Config
+from pydantic import BaseModel
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from core.models import CallEventRow, Customer, Interaction, OutboxRow
+
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+
+
+def ts(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+class CallEventPayload(BaseModel):
+    """What `{prefix}calls/{call_id}/events` carries (version 1)."""
+
+    v: int = 1
+    call_id: str
+    seq: int
+    kind: str
+    at: str
+    data: dict[str, Any]
+
+
+def _run_upgrade(conn: Connection) -> None:
+    cfg = Config(str(ALEMBIC_INI))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 5}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.session: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False)
+
+    async def migrate(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_run_upgrade)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- writes (each one transaction) ----------------------------------------------
+
+    async def start_interaction(self, call_id: str, *, kind: str, caller_num: str,
+                                caller_name: str, dnis: str, channel: str, at: float) -> int | None:
+        async with self.session.begin() as s:
+            if await s.get(Interaction, call_id) is not None:
+                return None  # adopted again after a reconnect
+            customer_id = await self._customer_id(s, caller_num, caller_name, at)
+            s.add(Interaction(id=call_id, kind=kind, customer_id=customer_id,
+                              caller_num=caller_num, caller_name=caller_name, dnis=dnis,
+                              channel=channel, entered_at=ts(at)))
+            return customer_id
+
+    async def _customer_id(self, s: AsyncSession, number: str, name: str, at: float) -> int | None:
+        if not number:
+            return None
+        found = await s.scalar(select(Customer.id).where(Customer.number == number))
+        if found is not None:
+            return int(found)
+        customer = Customer(number=number, name=name, account="", notes="", created_at=ts(at))
+        s.add(customer)
+        await s.flush()
+        return customer.id
+
+    async def answer_interaction(self, call_id: str, at: float) -> None:
+        async with self.session.begin() as s:
+            row = await s.get(Interaction, call_id)
+            if row is not None and row.answered_at is None:
+                row.answered_at = ts(at)
+                row.wait_s = round(at - row.entered_at.timestamp(), 3)
+
+    async def end_interaction(self, call_id: str, at: float, *, cause: int, outcome: str) -> None:
+        async with self.session.begin() as s:
+            row = await s.get(Interaction, call_id)
+            if row is None or row.ended_at is not None:
+                return
+            row.ended_at = ts(at)
+            row.hangup_cause = cause
+            row.outcome = row.outcome or outcome
+            if row.answered_at is not None:
+                row.talk_s = round(at - row.answered_at.timestamp(), 3)
+
+    async def add_event(self, call_id: str, seq: int, kind: str, at: float,
+                        data: dict[str, Any], topic: str | None) -> None:
+        """A call_events row and, when `topic` is given, its outbox message, atomically."""
+        async with self.session.begin() as s:
+            s.add(CallEventRow(call_id=call_id, seq=seq, kind=kind, at=ts(at), data=data))
+            if topic is not None:
+                payload = CallEventPayload(call_id=call_id, seq=seq, kind=kind,
+                                           at=ts(at).isoformat(), data=data)
+                s.add(OutboxRow(topic=topic, payload=payload.model_dump_json(),
+                                created_at=ts(at)))
+
+    # --- outbox ---------------------------------------------------------------------
+
+    async def pending_outbox(self, limit: int = 100) -> list[tuple[int, str, str]]:
+        async with self.session() as s:
+            rows = await s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
+                                   .where(OutboxRow.published_at.is_(None))
+                                   .order_by(OutboxRow.id).limit(limit))
+            return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    async def mark_published(self, ids: list[int], at: float) -> None:
+        if not ids:
+            return
+        async with self.session.begin() as s:
+            await s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids))
+                            .values(published_at=ts(at)))
+
+    # --- reads ----------------------------------------------------------------------
+
+    async def interaction(self, call_id: str) -> Interaction | None:
+        async with self.session() as s:
+            return await s.get(Interaction, call_id)
+
+    async def events(self, call_id: str) -> list[CallEventRow]:
+        async with self.session() as s:
+            rows = await s.scalars(select(CallEventRow).where(CallEventRow.call_id == call_id)
+                                   .order_by(CallEventRow.seq))
+            return list(rows)
+
+    async def max_seq(self, call_id: str) -> int:
+        async with self.session() as s:
+            rows = await s.scalars(select(CallEventRow.seq).where(CallEventRow.call_id == call_id))
+            return max(rows, default=0)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+Operation = Callable[[], Awaitable[None]]
+
+
+class Journal:
+    """Serialises store writes; retries each until it lands; wakes the outbox publisher."""
+
+    def __init__(self, store: Store, *, retry_initial: float = 0.2, retry_max: float = 5.0) -> None:
+        self.store = store
+        self.queue: asyncio.Queue[tuple[str, Operation, bool]] = asyncio.Queue()
+        self.outbox_ready = asyncio.Event()
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.written = 0
+        self.failures = 0
+        self.log = structlog.get_logger("journal")
+
+    def submit(self, what: str, op: Operation, *, outbox: bool = False) -> None:
+        self.queue.put_nowait((what, op, outbox))
+
+    async def run(self) -> None:
+        while True:
+            what, op, outbox = await self.queue.get()
+            delay = self.retry_initial
+            while True:
+                try:
+                    await op()
+                    break
+                except (OperationalError, DBAPIError, OSError) as exc:
+                    self.failures += 1
+                    self.log.warning("store.write_retry", what=what, error=str(exc)[:200],
+                                     retry_in=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(self.retry_max, delay * 2)
+                except Exception:
+                    # A bug or a constraint violation: retrying cannot help; keep going.
+                    self.log.exception("store.write_failed", what=what)
+                    break
+            self.written += 1
+            self.queue.task_done()
+            if outbox:
+                self.outbox_ready.set()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self.queue.join(), timeout)
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
