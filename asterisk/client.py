@@ -113,7 +113,10 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
             self.banner.set_result(self.reader.banner)
         on_frame = self.client._on_frame
         for frame in frames:
-            on_frame(frame)
+            try:
+                on_frame(frame)
+            except Exception:  # one bad frame must not cost the ones after it
+                self.client.log.exception("ami.frame_failed", size=len(frame), head=frame[:60])
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -512,7 +515,7 @@ class AmiClient:
             try:
                 handler(event)
             except Exception:
-                self.log.exception("ami.event_handler_failed", event=msg.event,
+                self.log.exception("ami.event_handler_failed", ami_event=msg.event,
                                    channel=msg.get("Channel"))
 
     def _fail_agi(self, channel: str, why: str) -> None:

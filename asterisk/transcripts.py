@@ -92,7 +92,8 @@ def load(path: Path) -> Transcript:
             current = (m.group(1) == "-->", float(m.group(2)))
             lines = []
         elif current is not None:
-            if raw.startswith("#") and not lines:
+            # Recorder annotations ("## +10.5s", "(timed out after 5s waiting)") are not AMI.
+            if raw.startswith("#") or raw.startswith("(timed out"):
                 continue
             lines.append(raw)
     flush()

@@ -134,24 +134,29 @@ class FrameReader:
                 raise AmiProtocolError("peer is not an AMI server", got=line[:80])
             self.banner = line
             del buf[: end + 2]
+        if self._discarding:
+            # Skip the rest of an oversized frame; keep 3 bytes for a split terminator.
+            end = buf.find(TERMINATOR)
+            if end < 0:
+                del buf[:-3]
+                return []
+            del buf[: end + 4]
+            self._discarding = False
         frames: list[bytes] = []
         start = 0
         while True:
             end = buf.find(TERMINATOR, start)
             if end < 0:
                 break
-            if self._discarding:
-                self._discarding = False
-            elif end > start:
+            if end > start:
                 frames.append(bytes(buf[start:end]))
             start = end + 4
         if start:
             del buf[:start]
         if len(buf) > self.max_frame:
-            # Drop the oversized partial frame and everything up to its terminator.
             self.oversized += 1
             self._discarding = True
-            buf.clear()
+            del buf[:-3]
         return frames
 
 

@@ -24,5 +24,5 @@ class Bus:
             try:
                 handler(event)
             except Exception:
-                self.log.exception("bus.handler_failed", event=type(event).__name__,
+                self.log.exception("bus.handler_failed", event_type=type(event).__name__,
                                    call_id=getattr(event, "call_id", None))
