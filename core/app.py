@@ -43,7 +43,8 @@ class Engine:
             ping_interval=ami.ping_interval,
         )
         self.greeter = Greeter(self.bus, self.ami, settings.greeting)
-        self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal)
+        self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
+                                         backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()
         self.resyncs = 0
 

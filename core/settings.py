@@ -57,6 +57,7 @@ class MqttSettings(_Strict):
     prefix: str = "centralita/"
     client_id: str = "centralita"
     enabled: bool = True
+    retry_max: float = Field(10.0, gt=0)  # longest wait between reconnect attempts
 
     @field_validator("url")
     @classmethod

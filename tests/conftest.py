@@ -45,16 +45,11 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
-def mqtt_url() -> Iterator[str]:
-    """A real Mosquitto: MQTT_URL if set, else one started on a free port for this run."""
-    if os.environ.get("MQTT_URL"):
-        yield os.environ["MQTT_URL"]
-        return
+def start_mosquitto(port: int) -> subprocess.Popen[bytes]:
+    """A real Mosquitto on 127.0.0.1:port, for tests; the caller terminates it."""
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(exe).exists():
         pytest.fail("mosquitto is not installed (.ci/run installs it with apt-get)")
-    port = free_port()
     conf = Path(tempfile.mkdtemp()) / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
@@ -65,6 +60,17 @@ def mqtt_url() -> Iterator[str]:
             proc.kill()
             pytest.fail("mosquitto did not start")
         time.sleep(0.05)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> Iterator[str]:
+    """A real Mosquitto: MQTT_URL if set, else one started on a free port for this run."""
+    if os.environ.get("MQTT_URL"):
+        yield os.environ["MQTT_URL"]
+        return
+    port = free_port()
+    proc = start_mosquitto(port)
     yield f"mqtt://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(5)
@@ -79,7 +85,7 @@ def database_urls() -> list[str]:
 
 @pytest.fixture(params=database_urls())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """SQLite in a temp file; PostgreSQL (database `test`, a schema per test) when reachable."""
+    """SQLite in a temp file; PostgreSQL (a fresh database per test) when 127.0.0.1:5432 answers."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'centralita.db'}"
         return
@@ -88,7 +94,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
     import asyncpg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    name = f"centralita_t_{uuid.uuid4().hex[:12]}"
 
     async def run(sql: str) -> None:
         conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="test")
@@ -97,6 +103,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         finally:
             await conn.close()
 
-    asyncio.run(run(f"CREATE SCHEMA {schema}"))
-    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    asyncio.run(run(f"DROP SCHEMA {schema} CASCADE"))
+    asyncio.run(run(f"CREATE DATABASE {name}"))
+    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
