@@ -129,6 +129,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_demo(settings, duration=args.duration, calls=args.calls))
     finally:
+        import structlog
+
+        structlog.reset_defaults()  # the file is closing: nothing may log into it after
         log.close()
     return 0
 

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+from core.settings import load_settings
+from tests.conftest import ROOT, free_port
+
+
+def test_shipped_config_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(ROOT / "config")]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_check_config_names_file_line_and_field(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "engine.yaml").write_text(
+        "ami:\n  url: ami://u:p@h:5038\n  action_timeout: -1\nmqtt:\n  prefix: 'a/#'\n"
+        "bogus: 1\n")
+    assert main(["check-config", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    engine = tmp_path / "engine.yaml"
+    assert f"{engine}:3: ami.action_timeout: Input should be greater than 0" in err
+    assert f"{engine}:5: mqtt.prefix:" in err
+    assert f"{engine}:6: bogus: Extra inputs are not permitted" in err
+
+
+def test_broken_yaml_is_reported_with_its_line(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "queues.yaml").write_text("queues:\n  - name: sales\n    skills: [a, b\n")
+    assert main(["check-config", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'queues.yaml'}:" in capsys.readouterr().err
+
+
+def test_run_refuses_to_start_on_invalid_config(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "engine.yaml").write_text("database:\n  url: mysql://x\n")
+    assert main(["--config", str(tmp_path), "run"]) == 1
+    assert "engine.yaml:2: database.url" in capsys.readouterr().err
+
+
+def test_environment_overrides_engine_yaml() -> None:
+    s = load_settings(ROOT / "config", env={"AMI_URL": "ami://a:b@pbx.example:5039",
+                                            "MQTT_PREFIX": "cc"})
+    assert (s.ami.parsed.host, s.ami.parsed.port, s.mqtt.prefix) == ("pbx.example", 5039, "cc/")
+    with pytest.raises(Exception, match="environment \\(AMI_URL\\)"):
+        load_settings(ROOT / "config", env={"AMI_URL": "http://nope"})
+
+
+def test_run_exits_with_a_clear_message_when_asterisk_never_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "engine.yaml").write_text(
+        f"ami:\n  url: ami://u:p@127.0.0.1:{free_port()}\n  give_up_after: 1\n"
+        "  connect_timeout: 0.5\nmqtt:\n  enabled: false\n"
+        f"database:\n  url: sqlite+aiosqlite:///{tmp_path}/c.db\n")
+    monkeypatch.delenv("AMI_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["--config", str(tmp_path), "run"]) == 2
+    assert "could not connect to Asterisk at ami://u@127.0.0.1" in capsys.readouterr().err
+
+
+def test_bad_cli_arguments_are_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["sim", "--port", "99999"])
+    assert info.value.code == 2
+    assert "port out of range" in capsys.readouterr().err
+
+
+def test_demo_serves_synthetic_callers_and_prints_live_status(
+        tmp_path: Path, mqtt_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copy(ROOT / "config" / "engine.yaml", tmp_path / "engine.yaml")
+    text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 10.0")
+    text = text.replace("status_every: 1.0", "status_every: 0.2")
+    (tmp_path / "engine.yaml").write_text(text)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/demo.db")
+    monkeypatch.setenv("MQTT_URL", mqtt_url)
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["--config", str(tmp_path), "demo", "--calls", "5", "--rate", "600",
+                 "--duration", "30"]) == 0
+    lines = out.getvalue().splitlines()
+    status = [ln for ln in lines if "calls in progress" in ln]
+    assert status and "arrived     5" in status[-1]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "demo.db") as db:
+        ended = db.execute("select count(*) from interactions where ended_at is not null")
+        assert ended.fetchone()[0] == 5
