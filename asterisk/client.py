@@ -11,6 +11,7 @@ before any other action is let through.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -282,10 +283,8 @@ class AmiClient:
         if stop is None:
             await asyncio.sleep(delay)
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
-        except TimeoutError:
-            pass
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         try:
@@ -296,10 +295,8 @@ class AmiClient:
     async def close(self) -> None:
         self._closing = True
         if self._proto is not None:
-            try:
+            with contextlib.suppress(AmiError):
                 await self._send("Logoff", timeout=1.0)
-            except AmiError:
-                pass
         self._drop()
 
     def _drop(self) -> None:

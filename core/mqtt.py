@@ -9,6 +9,7 @@ none (a message may be delivered twice around a crash: consumers de-duplicate by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiomqtt
@@ -56,10 +57,8 @@ class OutboxPublisher:
             batch = await self.store.pending_outbox(200)
             if not batch:
                 self.journal.outbox_ready.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.journal.outbox_ready.wait(), self.poll)
-                except TimeoutError:
-                    pass
                 continue
             done: list[int] = []
             try:

@@ -222,14 +222,14 @@ class Registry:
         closed = adopted = 0
         for name in list(self.channels):
             if name not in present:
-                ch = self.channels.pop(name)
-                self.by_uniqueid.pop(ch.uniqueid, None)
-                if ch.bridge is not None:
-                    self._leave(ch, ch.bridge)
-                if ch.call_id is not None and self.calls.get(ch.call_id) is not None \
-                        and self.calls[ch.call_id].channel == name:
+                gone = self.channels.pop(name)
+                self.by_uniqueid.pop(gone.uniqueid, None)
+                if gone.bridge is not None:
+                    self._leave(gone, gone.bridge)
+                call = self.calls.get(gone.call_id) if gone.call_id is not None else None
+                if call is not None and call.channel == name:
                     closed += 1
-                self._end_channel(ch, 0, lost=True)
+                self._end_channel(gone, 0, lost=True)
         for name, item in present.items():
             ch = self.channels.get(name)
             if ch is None:

@@ -17,9 +17,9 @@ import itertools
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from asterisk.wire import encode_agi_env, encode_agi_result, format_message
 from sim.dialplan import Dialplan, substitute
@@ -204,8 +204,8 @@ class Pbx:
         ch = self.channels.get(name)
         return ch if ch is not None and not ch.gone else None
 
-    def spawn(self, coro: object, ch: Channel | None = None) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None], ch: Channel | None = None) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if ch is not None:
@@ -722,7 +722,7 @@ class Pbx:
                         break
                     continue
                 command, command_id = getter.result()
-                result, more = await self._agi_command(ch, command, command_id)
+                result, _more = await self._agi_command(ch, command, command_id)
                 if result == "hangup":
                     return "hangup"
         except asyncio.CancelledError:

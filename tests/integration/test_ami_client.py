@@ -76,7 +76,7 @@ async def login_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
 async def test_wrong_secret_is_a_login_error_naming_user_and_host(sim: Sim) -> None:
     _, server = sim
     c = AmiClient(AmiUrl("127.0.0.1", server.port, USER, "wrong"))
-    with pytest.raises(AmiLoginError, match="refused the login.*user='centralita'"):
+    with pytest.raises(AmiLoginError, match=r"refused the login.*user='centralita'"):
         await c.connect()
     assert not c.connected
 
@@ -238,7 +238,7 @@ async def test_a_failing_event_handler_is_logged_and_ingest_goes_on(sim: Sim) ->
 
 
 async def test_reconnect_resyncs_first_and_never_resends_an_originate(sim: Sim) -> None:
-    pbx, server = sim
+    _pbx, server = sim
     order: list[str] = []
 
     async def resync(client: AmiClient) -> None:

@@ -10,6 +10,7 @@ header names in order). Ids, timestamps and uniqueids are ignored.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -65,7 +66,7 @@ def racy_hangups(transcript: Transcript) -> set[str]:
     both outcomes), so only the response's shape is compared."""
     racy: set[str] = set()
     sent = [(b.at, b.message) for b in transcript.sent()]
-    for (t1, a1), (t2, a2) in zip(sent, sent[1:], strict=False):
+    for (t1, a1), (t2, a2) in itertools.pairwise(sent):
         c1, c2 = a1.get("Channel"), a2.get("Channel")
         if (a1.get("Action"), a2.get("Action")) == ("Hangup", "Hangup") and t2 - t1 < 0.005 \
                 and c1[:-1] == c2[:-1] and c1 != c2:

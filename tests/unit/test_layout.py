@@ -34,7 +34,8 @@ def sources() -> list[Path]:
 def test_only_the_ami_client_imports_panoramisk() -> None:
     users = {p.relative_to(ROOT).as_posix() for p in sources()
              if any(m.split(".")[0] == "panoramisk" for m in imports(p))}
-    assert users == {"asterisk/client.py"}
+    # bench/ingest uses panoramisk's parser as the baseline it is measured against.
+    assert users == {"asterisk/client.py", "bench/ingest.py"}
 
 
 @pytest.mark.parametrize("module", PURE)
