@@ -31,7 +31,7 @@ class Engine:
         self.settings = settings
         self.log = structlog.get_logger("engine")
         self.bus = Bus()
-        self.store = Store(settings.database.url)
+        self.store = Store(settings.database.url, busy_timeout=settings.database.busy_timeout)
         self.journal = Journal(self.store)
         self.registry = Registry(self.bus, ENGINE_CONTEXTS, time.time)
         prefix = settings.mqtt.prefix if settings.mqtt.enabled else None

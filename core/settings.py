@@ -42,6 +42,8 @@ class AmiSettings(_Strict):
 
 class DatabaseSettings(_Strict):
     url: str = "sqlite+aiosqlite:///var/centralita.db"
+    #: how long one SQLite write waits for a lock before the journal backs off and retries
+    busy_timeout: float = Field(5.0, gt=0)
 
     @field_validator("url")
     @classmethod

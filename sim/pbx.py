@@ -100,6 +100,8 @@ class Channel:
     mixmonitor: str | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    ring_status: str = ""  # BUSY/CONGESTION signalled by the far end before answer
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
     torn_by_peer: bool = False  # hung up through the other half (Hangup action on ;1)
 
     def snapshot(self, prefix: str = "") -> list[tuple[str, str]]:
@@ -321,6 +323,8 @@ class Pbx:
         if ch in br.channels:
             br.channels.remove(ch)
         self.emit("BridgeLeave", "call,all", [*br.pairs(), *ch.snapshot()])
+        for c in (ch, *br.channels):
+            c.interrupt.set()  # whoever waits on the bridge (app_dial) looks again
         if not br.channels:
             self.emit("BridgeDestroy", "call,all", br.pairs())
 
@@ -561,6 +565,10 @@ class Pbx:
         if name in ("busy", "congestion"):
             if ch.state != 6:
                 self.set_state(ch, 7 if name == "busy" else 0)
+                if ch.is_local and ch.peer is not None and ch.peer.state != 6:
+                    # Tell the dialling side at once, as chan_local does with a control frame.
+                    ch.peer.ring_status = name.upper()
+                    ch.peer.progress.set()
             ch.hangup_cause = 17 if name == "busy" else 34
             await self._wait(ch, _float(parts[0]) if parts and parts[0] else None)
             return "hangup"
@@ -680,14 +688,18 @@ class Pbx:
         return status
 
     async def _await_answer(self, ch: Channel, one: Channel, two: Channel, timeout: float) -> str:
-        waiter = asyncio.ensure_future(one.answered.wait())
+        waiters = {asyncio.ensure_future(e.wait()) for e in (one.answered, one.ended, one.progress)}
         try:
-            done, _ = await asyncio.wait({waiter}, timeout=timeout / self.clock.speed)
+            done, _ = await asyncio.wait(waiters, timeout=timeout / self.clock.speed,
+                                         return_when="FIRST_COMPLETED")
         finally:
-            waiter.cancel()
+            for w in waiters:
+                w.cancel()
+        if one.ring_status:
+            return one.ring_status
         if one.gone or two.gone:
             return "BUSY" if two.hangup_cause == 17 else "CHANUNAVAIL"
-        return "ANSWER" if done else "NOANSWER"
+        return "ANSWER" if done and one.state == 6 else "NOANSWER"
 
     # --- AsyncAGI -------------------------------------------------------------------
 

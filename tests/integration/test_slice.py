@@ -195,3 +195,43 @@ async def test_a_call_that_ends_while_the_link_is_down_is_closed_as_lost(
     row, events = await stored(database_url, call_id)
     assert row.outcome == "lost" and row.ended_at is not None
     assert events[-1].kind == "call.ended" and events[-1].data["outcome"] == "lost"
+
+
+async def test_a_locked_database_delays_call_records_but_loses_none(
+        sim: Sim, tmp_path: object, mqtt_url: str) -> None:
+    import sqlite3
+
+    pbx, server = sim
+    path = f"{tmp_path}/locked.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    settings = settings_for(server, url, mqtt_url, "locked/")
+    settings = settings.model_copy(update={"database": DatabaseSettings(url=url, busy_timeout=0.1)})
+    engine = Engine(settings)
+    with capture_logs() as logs:
+        task = asyncio.ensure_future(engine.run(install_signals=False))
+        await engine.ami.wait_ready(10)
+        blocker = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # an admin's long transaction, a backup, ...
+        ch = pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
+                               caller_num="600400", endpoint=caller(patience=60))
+        await until(lambda: ch.gone, what="the call to end")
+        await asyncio.sleep(0.5)
+        assert engine.journal.failures > 0  # it tried, met the lock, and backed off
+        blocker.execute("COMMIT")
+        blocker.close()
+        await engine.journal.drain()
+        engine.stop.set()
+        await task
+    assert any(e["event"] == "store.write_retry" for e in logs)
+    store = Store(url)
+    try:
+        from sqlalchemy import select
+
+        from core.models import Interaction
+
+        async with store.session() as s:
+            rows = list(await s.scalars(select(Interaction)))
+        assert len(rows) == 1 and rows[0].ended_at is not None
+        assert [e.kind for e in await store.events(rows[0].id)] == KINDS
+    finally:
+        await store.close()

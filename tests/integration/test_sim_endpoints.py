@@ -1,0 +1,111 @@
+"""Scriptable endpoints of the simulated PBX: agent phones, customers, callers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from asterisk.client import AmiClient, AmiUrl
+from asterisk.events import AmiEvent, DTMFEnd, Hangup
+from sim.endpoints import agent_phone, caller, customer
+from sim.pbx import Pbx
+from sim.server import AmiServer
+
+Sim = tuple[Pbx, AmiServer]
+
+
+async def client(server: AmiServer, events: list[AmiEvent]) -> AmiClient:
+    c = AmiClient(AmiUrl("127.0.0.1", server.port, "centralita", "centralita-secret"),
+                  on_event=events.append)
+    await c.connect()
+    c._ready.set()
+    return c
+
+
+@pytest.mark.parametrize(("endpoint", "success", "reason"), [
+    (agent_phone(answer_after=1.0), True, 4),
+    (agent_phone(ring="noanswer"), False, 3),
+    (customer("busy"), False, 5),
+    (agent_phone(ring="unavailable"), False, 8),
+])
+async def test_originate_to_an_endpoint_reports_what_the_phone_did(
+        sim: Sim, endpoint: object, success: bool, reason: int) -> None:
+    pbx, server = sim
+    pbx.endpoints["agent1001"] = endpoint  # type: ignore[assignment]
+    events: list[AmiEvent] = []
+    c = await client(server, events)
+    outcome = await c.originate({"Channel": "PJSIP/agent1001", "Context": "centralita-legs",
+                                 "Exten": "100", "Priority": "1", "Timeout": "5000",
+                                 "ChannelId": "leg-0001"})
+    response = await asyncio.wait_for(outcome, 5)
+    assert (response.success, response.reason) == (success, reason)
+    if success:
+        assert response.uniqueid == "leg-0001"  # the engine named the leg before it existed
+        assert response.channel.startswith("PJSIP/agent1001-")
+    await c.close()
+
+
+async def test_unknown_endpoint_fails_at_once(sim: Sim) -> None:
+    _, server = sim
+    c = await client(server, [])
+    outcome = await c.originate({"Channel": "PJSIP/nobody", "Context": "centralita-legs",
+                                 "Exten": "100"})
+    response = await asyncio.wait_for(outcome, 2)
+    assert (response.success, response.reason, response.uniqueid) == (False, 0, "<unknown>")
+    await c.close()
+
+
+async def test_an_agent_phone_hangs_up_after_its_talk_time(sim: Sim) -> None:
+    pbx, server = sim
+    pbx.endpoints["agent1002"] = agent_phone(answer_after=0.5, talk_time=2.0)
+    events: list[AmiEvent] = []
+    c = await client(server, events)
+    outcome = await c.originate({"Channel": "PJSIP/agent1002", "Application": "Wait",
+                                 "Data": "60"})
+    response = await asyncio.wait_for(outcome, 5)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    while not any(isinstance(e, Hangup) and e.channel == response.channel for e in events):
+        assert loop.time() - t0 < 5
+        await asyncio.sleep(0.02)
+    assert 0.15 <= loop.time() - t0 <= 1.0  # 2 s of talk at 10x
+    await c.close()
+
+
+async def test_a_caller_presses_digits_then_gives_up_after_its_patience(sim: Sim) -> None:
+    pbx, server = sim
+    events: list[AmiEvent] = []
+    c = await client(server, events)
+    ch = pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100", caller_num="555",
+                           endpoint=caller(((1.0, "1"), (0.5, "#")), patience=3.0))
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    while not ch.gone:
+        assert loop.time() - t0 < 5
+        await asyncio.sleep(0.02)
+    digits = [e.digit for e in events if isinstance(e, DTMFEnd) and e.channel == ch.name]
+    assert digits == ["1", "#"]
+    hangup = next(e for e in events if isinstance(e, Hangup) and e.channel == ch.name)
+    assert hangup.cause == 16
+    await c.close()
+
+
+async def test_dial_from_asyncagi_bridges_to_an_answering_endpoint(sim: Sim) -> None:
+    pbx, server = sim
+    pbx.endpoints["agent1003"] = agent_phone(answer_after=0.5, talk_time=1.0)
+    events: list[AmiEvent] = []
+    c = await client(server, events)
+    ch = pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100", caller_num="555",
+                           endpoint=caller(patience=60))
+    while ch.agi_queue is None:
+        await asyncio.sleep(0.01)
+    await c.agi(ch.name, "ANSWER")
+    result = await c.agi(ch.name, "EXEC Dial PJSIP/agent1003,10")
+    assert result.value == -1  # as recorded: Dial returns -1 when the callee hung up
+    names = [e.name for e in events]
+    for expected in ("DialBegin", "DialEnd", "BridgeCreate", "BridgeEnter", "BridgeLeave",
+                     "BridgeDestroy"):
+        assert expected in names
+    assert (await c.agi(ch.name, "GET VARIABLE DIALSTATUS")).data == "ANSWER"
+    await c.close()
