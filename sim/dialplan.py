@@ -189,12 +189,15 @@ def _add_step(ext: Extension, prio_text: str, app_text: str, last_prio: int, lin
     return prio
 
 
-def load_dialplan(path: Path) -> Dialplan:
+def _read(path: Path, what: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read dialplan: {exc.strerror}") from None
-    return parse_dialplan(text, str(path))
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def load_dialplan(path: Path) -> Dialplan:
+    return parse_dialplan(_read(path, "dialplan"), str(path))
 
 
 _VAR = re.compile(r"\$\{([^${}]+)\}")
@@ -250,8 +253,4 @@ def parse_manager_conf(text: str, source: str = "<memory>") -> ManagerConfig:
 
 
 def load_manager_conf(path: Path) -> ManagerConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read manager.conf: {exc.strerror}") from None
-    return parse_manager_conf(text, str(path))
+    return parse_manager_conf(_read(path, "manager.conf"), str(path))

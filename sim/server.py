@@ -154,6 +154,13 @@ class AmiServer:
     def _channel(self, name: str) -> Channel | None:
         return self.pbx.find(name)
 
+    def _need_channel(self, s: _Session, a: Message) -> Channel | None:
+        """The action's Channel, or None after answering Asterisk's "No such channel"."""
+        ch = self.pbx.find(a.get("Channel"))
+        if ch is None:
+            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
+        return ch
+
     # --- actions --------------------------------------------------------------------
 
     async def _login(self, s: _Session, a: Message) -> None:
@@ -312,9 +319,8 @@ class AmiServer:
         self.pbx.bridge(one, two, from_action=True)
 
     async def _hangup(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         try:
             cause = int(a.get("Cause") or 16)
@@ -357,25 +363,22 @@ class AmiServer:
             self.pbx.send_dtmf(target, digit[0], int(a.get("Duration") or 100))
 
     async def _mixmonitor(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         s.respond(a, [("Response", "Success")])
         self.pbx.mixmonitor(ch, a.get("File"), a.get("Options"))
 
     async def _mixmonitor_mute(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         s.respond(a, [("Response", "Success")])
         self.pbx.mixmonitor_mute(ch, a.get("Direction") or "both", a.get("State") or "1")
 
     async def _stop_mixmonitor(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         if not ch.mixmonitor:
             s.respond(a, [("Response", "Error"), ("Message", "Could not stop MixMonitor")])
@@ -384,9 +387,8 @@ class AmiServer:
         self.pbx.stop_mixmonitor(ch)
 
     async def _blind_transfer(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         if ch.bridge is None:
             s.respond(a, [("Response", "Error"), ("Message", "Transfer failed")])
@@ -395,18 +397,16 @@ class AmiServer:
         self.pbx.blind_transfer(ch, a.get("Context") or ch.context, a.get("Exten"))
 
     async def _getvar(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         var = a.get("Variable")
         s.respond(a, [("Response", "Success"), ("Variable", var),
                       ("Value", ch.lookup().get(var, ""))])
 
     async def _setvar(self, s: _Session, a: Message) -> None:
-        ch = self._channel(a.get("Channel"))
+        ch = self._need_channel(s, a)
         if ch is None:
-            s.respond(a, [("Response", "Error"), ("Message", "No such channel")])
             return
         self.pbx.set_var(ch, a.get("Variable"), a.get("Value"))
         s.respond(a, [("Response", "Success"), ("Message", "Variable Set")])
