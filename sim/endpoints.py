@@ -41,6 +41,9 @@ class Endpoint:
     random_talk: bool = False
     digits: tuple[tuple[float, str], ...] = ()
     machine: bool = False
+    #: digits are pressed relative to when the IVR starts listening (a person reacting to a
+    #: prompt), not to the start of the call
+    reactive: bool = False
 
     def on_ring(self, rng: random.Random) -> RingDecision:
         return RingDecision(self.ring, self.answer_after)
@@ -69,6 +72,9 @@ def customer(kind: Literal["human", "machine", "noanswer", "busy"] = "human", *,
                     machine=kind == "machine")
 
 
-def caller(digits: tuple[tuple[float, str], ...] = (), patience: float | None = 120.0) -> Endpoint:
-    """A caller's keypad: presses `digits` at the given delays, hangs up after `patience`."""
-    return Endpoint(digits=digits, talk_time=patience)
+def caller(digits: tuple[tuple[float, str], ...] = (), patience: float | None = 120.0, *,
+           reactive: bool = False) -> Endpoint:
+    """A caller's keypad: presses `digits` at the given delays, hangs up after `patience`.
+
+    `reactive`: each delay counts from when the IVR next listens (see Endpoint.reactive)."""
+    return Endpoint(digits=digits, talk_time=patience, reactive=reactive)

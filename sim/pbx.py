@@ -100,6 +100,8 @@ class Channel:
     mixmonitor: str | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    listening: bool = False  # an AGI command is reading DTMF; other digits are lost
+    listen_evt: asyncio.Event = field(default_factory=asyncio.Event)
     ring_status: str = ""  # BUSY/CONGESTION signalled by the far end before answer
     progress: asyncio.Event = field(default_factory=asyncio.Event)
     torn_by_peer: bool = False  # hung up through the other half (Hangup action on ;1)
@@ -238,7 +240,10 @@ class Pbx:
         self._chan_event("DTMFBegin", "dtmf,all", ch, ("Digit", digit), ("Direction", "Received"))
         self._chan_event("DTMFEnd", "dtmf,all", ch, ("Digit", digit),
                          ("DurationMs", str(duration_ms)), ("Direction", "Received"))
-        ch.dtmf.put_nowait(digit)
+        # As in Asterisk: a digit only counts while something reads it (a Local pair's
+        # halves and plain dialplan apps always read; between AGI commands digits are lost).
+        if ch.listening or ch.agi_queue is None:
+            ch.dtmf.put_nowait(digit)
 
     def request_hangup(self, ch: Channel, cause: int = 16, *, via_action: bool = False) -> None:
         if ch.gone:
@@ -267,6 +272,7 @@ class Pbx:
             return
         ch.gone = True
         ch.ended.set()
+        ch.listen_evt.set()  # wake a scripted caller waiting to press keys
         if ch.moh:
             ch.moh = None
             self._chan_event("MusicOnHoldStop", "call,all", ch)
@@ -456,15 +462,28 @@ class Pbx:
 
     async def _endpoint_talk(self, ch: Channel, endpoint: Endpoint) -> None:
         plan = endpoint.on_answer(self.rng)
+        if plan.hangup_after is not None:
+            # Patience (or talk time) runs from the start, whatever the keys are doing.
+            extra = 0.0 if endpoint.reactive else sum(d for d, _ in plan.digits)
+            self.spawn(self._hangup_after(ch, plan.hangup_after + extra))
         for delay, digit in plan.digits:
+            if endpoint.reactive:
+                # A person presses keys while hearing a prompt: wait for the IVR to listen.
+                while not ch.gone and not ch.listening:
+                    await ch.listen_evt.wait()
             await self.clock.sleep(delay)
             if ch.gone:
                 return
             self.send_dtmf(ch, digit)
-        if plan.hangup_after is not None:
-            await self.clock.sleep(plan.hangup_after)
-            if not ch.gone:
-                self.request_hangup(ch, 16)
+
+    async def _hangup_after(self, ch: Channel, seconds: float) -> None:
+        waiter = asyncio.ensure_future(ch.ended.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds / self.clock.speed)
+        finally:
+            waiter.cancel()
+        if not ch.gone:
+            self.request_hangup(ch, 16)
 
     # --- inbound calls --------------------------------------------------------------
 
@@ -602,6 +621,11 @@ class Pbx:
             return "next"
         if name == "dial":
             await self._dial(ch, parts)
+            return "next"
+        if name == "voicemail":
+            self.answer(ch)
+            await self._wait(ch, 8.0)  # greeting, beep and a short message
+            self.set_var(ch, "VMSTATUS", "SUCCESS")
             return "next"
         if name == "agi":
             if args.strip() != "agi:async":
@@ -756,7 +780,17 @@ class Pbx:
     async def _agi_command(self, ch: Channel, command: str, command_id: str) -> tuple[str, bool]:
         internal = str(self.rng.randrange(10**8, 2 * 10**9))
         self._chan_event("AGIExecStart", "agi,all", ch, ("CommandId", internal), ("Command", command))
-        code, text, outcome = await self._agi_run(ch, command)
+        reads = command.upper().startswith(("STREAM", "GET DATA", "WAIT FOR", "SAY", "CONTROL"))
+        if reads:
+            ch.listening = True
+            ch.listen_evt.set()
+        try:
+            code, text, outcome = await self._agi_run(ch, command)
+        finally:
+            ch.listening = False
+            ch.listen_evt.clear()
+            while not ch.dtmf.empty():  # digits beyond what the command wanted are dropped
+                ch.dtmf.get_nowait()
         result_word = {200: "Success", 510: "Invalid or unknown command", 520: "End of proper usage"}
         word = result_word.get(code, "Failure")
         if code == 200 and "result=-1" in text:
@@ -817,8 +851,12 @@ class Pbx:
                 if status == "ANSWER":
                     return 200, "result=-1", "next"
                 return 200, "result=0", "next"
+            if words[1].lower() not in KNOWN_APPS:
+                return 200, "result=-2", "next"  # as recorded: no such application
             outcome = await self._exec_app(ch, words[1], app_args)
             return 200, "result=0", outcome if outcome == "hangup" else "next"
+        if two == "SPEECH CREATE":
+            return 200, "result=0", "next"  # no speech engine loaded, as on a stock box
         return 510, "Invalid or unknown command", "next"
 
     async def _later_hangup(self, ch: Channel) -> None:
@@ -828,7 +866,8 @@ class Pbx:
     async def _stream(self, ch: Channel, prompt: str, escape: str) -> tuple[int, str, str]:
         length = self.prompts.get(prompt)
         if length is None:
-            return 200, "result=-1 endpos=0", "next"
+            # Recorded on 20.20.1: a missing file fails STREAM FILE and ends the AGI session.
+            return 200, "result=-1 endpos=0", "fail"
         got = await self._collect(ch, length, 1, escape or "")
         endpos = int(length * 8000)
         if got:
@@ -838,7 +877,9 @@ class Pbx:
 
     async def _get_data(self, ch: Channel, prompt: str, timeout_ms: int,
                         max_digits: int) -> tuple[int, str, str]:
-        length = self.prompts.get(prompt, 0.0)
+        length = self.prompts.get(prompt)
+        if length is None:
+            return 200, "result=-1", "next"  # as recorded: a missing prompt, nothing read
         digits = ""
         # The prompt is interruptible by any key; then digits are read one at a time.
         first = await self._collect(ch, length, 1, "0123456789*#")
@@ -983,3 +1024,5 @@ def _agi_split(command: str) -> list[str]:
 
 
 ChannelKind = Literal["caller", "agent", "customer"]
+KNOWN_APPS = frozenset({"noop", "answer", "ringing", "wait", "busy", "congestion", "hangup", "goto",
+                        "set", "playback", "musiconhold", "dial", "agi", "voicemail"})

@@ -109,3 +109,59 @@ async def test_dial_from_asyncagi_bridges_to_an_answering_endpoint(sim: Sim) -> 
         assert expected in names
     assert (await c.agi(ch.name, "GET VARIABLE DIALSTATUS")).data == "ANSWER"
     await c.close()
+
+
+# Facts observed on a real Asterisk 20.20.1 (tests/asterisk probes), mirrored by the sim.
+
+async def _parked(pbx: Pbx, c: AmiClient, **kw: object) -> str:
+    ch = pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100", caller_num="555",
+                           endpoint=caller(patience=60, **kw))  # type: ignore[arg-type]
+    while ch.agi_queue is None:
+        await asyncio.sleep(0.01)
+    await c.agi(ch.name, "ANSWER")
+    return ch.name
+
+
+async def test_stream_file_of_a_missing_prompt_ends_the_agi_session(sim: Sim) -> None:
+    pbx, server = sim
+    events: list[AmiEvent] = []
+    c = await client(server, events)
+    name = await _parked(pbx, c)
+    result = await c.agi(name, 'STREAM FILE no-such-prompt ""')
+    assert (result.value, result.endpos) == (-1, 0)
+    await asyncio.sleep(0.1)
+    assert "AsyncAGIEnd" in [e.name for e in events if e.message.get("Channel") == name]
+    assert pbx.find(name) is None  # the dialplan went on to Hangup()
+    await c.close()
+
+
+async def test_get_data_of_a_missing_prompt_fails_and_the_session_goes_on(sim: Sim) -> None:
+    pbx, server = sim
+    c = await client(server, [])
+    name = await _parked(pbx, c)
+    assert (await c.agi(name, "GET DATA no-such-prompt 1000 4")).value == -1
+    assert (await c.agi(name, "EXEC NoSuchApp foo")).value == -2
+    assert (await c.agi(name, "SPEECH CREATE lumenvox")).value == 0  # no speech engine
+    assert (await c.agi(name, "GET DATA beep 300 4")).timed_out
+    await c.close()
+
+
+async def test_digits_between_commands_and_beyond_max_digits_are_lost(sim: Sim) -> None:
+    pbx, server = sim
+    c = await client(server, [])
+    name = await _parked(pbx, c)
+    ch = pbx.find(name)
+    assert ch is not None
+    pbx.send_dtmf(ch, "5")  # nothing is reading: lost
+    assert (await c.agi(name, "WAIT FOR DIGIT 300")).value == 0
+
+    async def press(digits: str) -> None:
+        await asyncio.sleep(0.02)
+        for d in digits:
+            pbx.send_dtmf(ch, d)
+
+    task = asyncio.ensure_future(press("123456"))
+    assert (await c.agi(name, "GET DATA beep 3000 3")).result == "123"
+    await task
+    assert (await c.agi(name, "WAIT FOR DIGIT 300")).value == 0  # 456 were dropped
+    await c.close()
