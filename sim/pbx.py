@@ -761,6 +761,9 @@ class Pbx:
                 result, _more = await self._agi_command(ch, command, command_id)
                 if result == "hangup":
                     return "hangup"
+                if result == "fail":  # res_agi ends the session (AGISTATUS=FAILURE)
+                    self._agi_end(ch, "FAILURE")
+                    return "next"
         except asyncio.CancelledError:
             self._agi_end(ch, "HANGUP")
             raise
