@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asterisk.patterns import compile_pattern
 from sim.errors import ConfigError
 
 
@@ -74,31 +75,6 @@ class Dialplan:
     def label(self, context: str, exten: str, label: str) -> int | None:
         ext = self.find(context, exten)
         return None if ext is None else ext.labels.get(label)
-
-
-_PATTERN_CHARS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
-
-
-def compile_pattern(pattern: str) -> re.Pattern[str] | None:
-    if not pattern.startswith("_"):
-        return None
-    out: list[str] = []
-    body = pattern[1:]
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch.upper() in _PATTERN_CHARS:
-            out.append(_PATTERN_CHARS[ch.upper()])
-        elif ch == "[":
-            close = body.find("]", i)
-            if close < 0:
-                raise ValueError(f"unclosed [ in pattern {pattern}")
-            out.append("[" + re.sub(r"[\\^]", lambda m: "\\" + m.group(0), body[i + 1 : close]) + "]")
-            i = close
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out))
 
 
 def _strip_comment(line: str) -> str:

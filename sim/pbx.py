@@ -21,18 +21,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from asterisk.sounds import stock_prompts
 from asterisk.wire import encode_agi_env, encode_agi_result, format_message
 from sim.dialplan import Dialplan, substitute
 from sim.endpoints import Endpoint
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
-# Known prompt lengths in seconds; anything else is "missing" as on a box without it.
-DEFAULT_PROMPTS = {
-    "hello-world": 1.42, "vm-enter-num-to-call": 2.0, "beep": 0.3, "silence/1": 1.0,
-    "tt-monkeys": 5.0, "vm-goodbye": 0.8, "agent-loginok": 1.0, "agent-loggedoff": 1.0,
-    "queue-thankyou": 1.5, "queue-youarenext": 1.2, "queue-holdtime": 1.5, "pls-hold-while-try": 2.0,
-    "please-try-again": 1.2, "goodbye": 0.7, "custom/welcome": 3.0, "custom/main-menu": 4.0,
-}
 Listener = Callable[[bytes], None]
 
 
@@ -166,7 +160,8 @@ class Pbx:
     ) -> None:
         self.dialplan = dialplan
         self.clock = clock or Clock()
-        self.prompts = dict(DEFAULT_PROMPTS if prompts is None else prompts)
+        # A stock Asterisk's sounds with their real lengths; anything else is "missing".
+        self.prompts = dict(stock_prompts()) if prompts is None else dict(prompts)
         self.endpoints: dict[str, Endpoint] = dict(endpoints or {})
         self.channels: dict[str, Channel] = {}
         self.listeners: list[Listener] = []

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.dialplan import compile_pattern, parse_dialplan, parse_manager_conf, substitute
+from asterisk.patterns import compile_pattern
+from sim.dialplan import parse_dialplan, parse_manager_conf, substitute
 from sim.errors import ConfigError
 from tests.conftest import PROJECT_ETC, TRANSCRIPTS
 
