@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 import structlog
 
@@ -18,6 +21,8 @@ from core.mqtt import OutboxPublisher
 from core.registry import Registry
 from core.settings import Settings
 from core.store import Journal, Store
+from ivr.model import load_ivr
+from ivr.service import IvrService
 
 ENGINE_CONTEXTS = ("centralita-in", "centralita-agents", "centralita-legs")
 
@@ -27,7 +32,8 @@ class NeverConnected(Exception):
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings,
+                 ivr_clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.log = structlog.get_logger("engine")
         self.bus = Bus()
@@ -42,7 +48,15 @@ class Engine:
             action_timeout=ami.action_timeout, connect_timeout=ami.connect_timeout,
             ping_interval=ami.ping_interval,
         )
-        self.greeter = Greeter(self.bus, self.ami, settings.greeting)
+        self.ivr: IvrService | None = None
+        self.greeter: Greeter | None = None
+        ivr_path = settings.ivr_path()
+        if ivr_path is not None:
+            # A broken IVR file stops the engine from starting (ConfigError names the line).
+            self.ivr = IvrService(self.bus, self.ami, self.store, load_ivr(ivr_path),
+                                  path=ivr_path, now=ivr_clock)
+        else:
+            self.greeter = Greeter(self.bus, self.ami, settings.greeting)
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
                                          backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()
@@ -63,11 +77,14 @@ class Engine:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop.set)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
         tasks = [asyncio.ensure_future(self.journal.run())]
         if self.settings.mqtt.enabled:
             tasks.append(asyncio.ensure_future(self.publisher.run()))
         ami_task = asyncio.ensure_future(self.ami.run(stop=self.stop))
         tasks.append(ami_task)
+        if self.ivr is not None and self.ivr.path is not None:
+            tasks.append(asyncio.ensure_future(self._watch(self.ivr.path)))
         self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
         try:
             if give_up_after is not None:
@@ -81,6 +98,27 @@ class Engine:
         finally:
             await self._shutdown(tasks, ami_task)
 
+    async def _watch(self, path: Path, every: float = 2.0) -> None:
+        """Reload when a config file changes on disk (as SIGHUP does)."""
+        def stamp() -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return 0.0
+
+        seen = stamp()
+        while True:
+            await asyncio.sleep(every)
+            now = stamp()
+            if now != seen:
+                seen = now
+                self.reload()
+
+    def reload(self) -> None:
+        """SIGHUP: apply changed YAML if it is valid; keep what runs if it is not."""
+        if self.ivr is not None:
+            self.ivr.reload()
+
     async def _until_connected(self) -> None:
         while not self.ami.ready and not self.stop.is_set():
             await asyncio.sleep(0.05)
@@ -88,8 +126,9 @@ class Engine:
     async def _shutdown(self, tasks: list[asyncio.Task[None]], ami_task: asyncio.Task[None]) -> None:
         self.log.info("engine.stopping")
         self.stop.set()
-        for task in list(self.greeter.tasks):
-            task.cancel()
+        for service in (self.greeter, self.ivr):
+            for task in list(service.tasks) if service is not None else []:
+                task.cancel()
         with contextlib.suppress(Exception):
             await self.ami.close()
         with contextlib.suppress(TimeoutError):

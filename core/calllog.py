@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.bus import Bus
-from core.events import CallAnswered, CallEnded, CallStarted, CallStepped
+from core.events import CallAnswered, CallDataUpdated, CallEnded, CallRouted, CallStarted, CallStepped
 from core.store import Journal, Store
 
 
@@ -20,6 +20,8 @@ class CallLog:
         bus.subscribe(CallAnswered, self._answered)
         bus.subscribe(CallStepped, self._stepped)
         bus.subscribe(CallEnded, self._ended)
+        bus.subscribe(CallDataUpdated, self._data)
+        bus.subscribe(CallRouted, self._routed)
 
     def _event(self, call_id: str, kind: str, at: float, data: dict[str, Any],
                *, last: bool = False) -> None:
@@ -58,6 +60,21 @@ class CallLog:
 
     def _stepped(self, ev: CallStepped) -> None:
         self._event(ev.call_id, ev.kind, ev.at, ev.data)
+
+    def _data(self, ev: CallDataUpdated) -> None:
+        async def op() -> None:
+            await self.store.merge_interaction_data(ev.call_id, ev.data, ev.language, ev.outcome)
+
+        self.journal.submit(f"data {ev.call_id}", op)
+
+    def _routed(self, ev: CallRouted) -> None:
+        routing = {"route": {"kind": ev.kind, "target": ev.target, "skills": ev.skills,
+                             "priority": ev.priority}}
+
+        async def op() -> None:
+            await self.store.merge_interaction_data(ev.call_id, routing, ev.language)
+
+        self.journal.submit(f"routed {ev.call_id}", op)
 
     def _ended(self, ev: CallEnded) -> None:
         outcome = "lost" if ev.lost else "completed"

@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             return _db(settings)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:  # e.g. ivr.yaml, read when the engine is built
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
     return 2
 
 
@@ -90,6 +94,10 @@ def check_config(directory: Path) -> int:
         try:
             if path.name == "engine.yaml":
                 load_settings(directory, env={})
+            elif path.name == "ivr.yaml":
+                from ivr.model import load_ivr
+
+                load_ivr(path)
             else:
                 # Validated by their own models as the capabilities that use them land.
                 parse_yaml(path.read_text(encoding="utf-8"), str(path))

@@ -7,6 +7,8 @@ import contextlib
 import signal
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +22,15 @@ from sim.traffic import CallerTraffic
 ETC = Path(__file__).resolve().parent.parent / "asterisk" / "etc"
 
 
+def _ivr_clock(settings: Settings) -> Callable[[], datetime] | None:
+    if not settings.demo.ivr_clock:
+        return None
+    origin = datetime.fromisoformat(settings.demo.ivr_clock)
+    started = time.monotonic()
+    speed = settings.demo.speed
+    return lambda: (origin + timedelta(seconds=(time.monotonic() - started) * speed)).astimezone(UTC)
+
+
 async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = sys.stdout,
                    calls: int | None = None) -> Engine:
     manager = load_manager_conf(ETC / "manager.conf")
@@ -29,8 +40,11 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
     user, secret = next(iter(manager.users.items()))
     settings = settings.model_copy(update={
         "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"})})
-    engine = Engine(settings)
-    traffic = CallerTraffic(pbx, per_minute=settings.demo.callers_per_minute)
+    engine = Engine(settings, ivr_clock=_ivr_clock(settings))
+    if engine.ivr is not None:
+        pbx.prompts.update(engine.ivr.config.prompts)  # the admin's recordings exist here
+    traffic = CallerTraffic(pbx, per_minute=settings.demo.callers_per_minute,
+                            ivr=engine.ivr is not None)
     out.write(f"centralita demo: simulated PBX on 127.0.0.1:{port}, "
               f"{settings.demo.callers_per_minute:g} callers/min, database "
               f"{settings.database.url}, MQTT {settings.mqtt.url} "

@@ -42,3 +42,30 @@ class CallStepped:
     kind: str
     at: float
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallDataUpdated:
+    """Data the call carries from now on (IVR captures, language): merged into the record."""
+
+    call_id: str
+    at: float
+    data: dict[str, Any]
+    language: str | None = None
+    outcome: str | None = None  # e.g. "abandoned_in_ivr"; the call's end keeps it
+
+
+@dataclass(frozen=True, slots=True)
+class CallRouted:
+    """The IVR ended in a route. A `queue` route hands the call (still in AsyncAGI, on music
+    on hold) to the ACD with what it needs: skills with minimum levels, priority, language."""
+
+    call_id: str
+    channel: str
+    at: float
+    kind: str  # queue, agent, voicemail, message, external, hangup
+    target: str
+    skills: dict[str, int] = field(default_factory=dict)
+    priority: int = 0
+    language: str = "en"
+    data: dict[str, Any] = field(default_factory=dict)

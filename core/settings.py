@@ -96,10 +96,18 @@ class GreetingSettings(_Strict):
     contexts: tuple[str, ...] = ("centralita-in",)
 
 
+class IvrSettings(_Strict):
+    #: the IVR's YAML, relative to the config directory; none: the greeting flow answers
+    file: str | None = None
+
+
 class DemoSettings(_Strict):
     callers_per_minute: float = Field(60.0, gt=0, le=6000)
     speed: float = Field(1.0, gt=0, le=100)
     status_every: float = Field(1.0, gt=0)
+    #: the IVR's clock in the demo starts here (ISO 8601), so business-hours menus show
+    #: whatever the real time; none: the real time
+    ivr_clock: str | None = None
 
 
 class Settings(_Strict):
@@ -108,7 +116,15 @@ class Settings(_Strict):
     mqtt: MqttSettings = MqttSettings()
     log: LogSettings = LogSettings()
     greeting: GreetingSettings = GreetingSettings()
+    ivr: IvrSettings = IvrSettings()
     demo: DemoSettings = DemoSettings()
+    config_dir: str = ""  # where the settings were read from (set by load_settings)
+
+    def ivr_path(self) -> Path | None:
+        if not self.ivr.file:
+            return None
+        path = Path(self.ivr.file)
+        return path if path.is_absolute() else Path(self.config_dir or ".") / path
 
 
 ENV_OVERRIDES = {
@@ -124,6 +140,7 @@ def load_settings(config_dir: Path | None = None, env: Mapping[str, str] | None 
     env = os.environ if env is None else env
     path = (config_dir or DEFAULT_CONFIG_DIR) / "engine.yaml"
     base = load_model(Settings, path) if path.exists() else Settings()
+    base = base.model_copy(update={"config_dir": str(config_dir or DEFAULT_CONFIG_DIR)})
     data = base.model_dump()
     used = []
     for var, (section, key) in ENV_OVERRIDES.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,26 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from core.models import CallEventRow, Customer, Interaction, OutboxRow
+from core.models import CallEventRow, Customer, Interaction, OutboxRow, Ticket
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
 
 def ts(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    """What routing and the IVR may know about a caller."""
+
+    id: int
+    number: str
+    name: str
+    account: str
+    language: str | None
+    tags: tuple[str, ...]
+    open_ticket: bool
 
 
 class CallEventPayload(BaseModel):
@@ -97,7 +111,8 @@ class Store:
         found = await s.scalar(select(Customer.id).where(Customer.number == number))
         if found is not None:
             return int(found)
-        customer = Customer(number=number, name=name, account="", notes="", created_at=ts(at))
+        customer = Customer(number=number, name=name, account="", notes="", tags=[],
+                            created_at=ts(at))
         s.add(customer)
         await s.flush()
         return customer.id
@@ -131,6 +146,37 @@ class Store:
                 s.add(OutboxRow(topic=topic, payload=payload.model_dump_json(),
                                 created_at=ts(at)))
 
+    async def merge_interaction_data(self, call_id: str, data: dict[str, Any],
+                                     language: str | None, outcome: str | None = None) -> None:
+        async with self.session.begin() as s:
+            row = await s.get(Interaction, call_id)
+            if row is None:
+                return
+            row.data = {**(row.data or {}), **data}
+            if language:
+                row.language = language
+            if outcome:
+                row.outcome = outcome
+
+    async def add_customer(self, number: str, *, name: str = "", account: str = "",
+                           language: str | None = None, tags: list[str] | None = None,
+                           at: float = 0.0) -> int:
+        async with self.session.begin() as s:
+            customer = Customer(number=number, name=name, account=account, notes="",
+                                language=language, tags=list(tags or []), created_at=ts(at))
+            s.add(customer)
+            await s.flush()
+            return int(customer.id)
+
+    async def add_ticket(self, customer_id: int, *, status: str = "open", subject: str = "",
+                         at: float = 0.0, interaction_id: str | None = None) -> int:
+        async with self.session.begin() as s:
+            ticket = Ticket(customer_id=customer_id, status=status, subject=subject,
+                            interaction_id=interaction_id, created_at=ts(at), updated_at=ts(at))
+            s.add(ticket)
+            await s.flush()
+            return int(ticket.id)
+
     # --- outbox ---------------------------------------------------------------------
 
     async def pending_outbox(self, limit: int = 100) -> list[tuple[int, str, str]]:
@@ -148,6 +194,23 @@ class Store:
                             .values(published_at=ts(at)))
 
     # --- reads ----------------------------------------------------------------------
+
+    async def customer_profile(self, number: str) -> CustomerProfile | None:
+        if not number:
+            return None
+        async with self.session() as s:
+            c = await s.scalar(select(Customer).where(Customer.number == number))
+            if c is None:
+                return None
+            open_ticket = await s.scalar(select(Ticket.id).where(
+                Ticket.customer_id == c.id, Ticket.status.in_(("open", "follow_up"))).limit(1))
+            return CustomerProfile(c.id, c.number, c.name, c.account, c.language,
+                                   tuple(c.tags or ()), open_ticket is not None)
+
+    async def account_exists(self, account: str) -> bool:
+        async with self.session() as s:
+            return await s.scalar(select(Customer.id).where(Customer.account == account)
+                                  .limit(1)) is not None
 
     async def interaction(self, call_id: str) -> Interaction | None:
         async with self.session() as s:

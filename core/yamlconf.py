@@ -64,6 +64,17 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> 
         raise ConfigError(problems) from None
 
 
+def problems_at(node: yaml.Node | None, source: str,
+                problems: list[tuple[tuple[int | str, ...], str]]) -> list[str]:
+    """Format (location, message) pairs found after validation as file:line: field: message."""
+    out = []
+    for loc, msg in problems:
+        line = _line_of(node, loc)
+        where = f"{source}:{line}" if line else source
+        out.append(f"{where}: {'.'.join(str(p) for p in loc)}: {msg}")
+    return out
+
+
 def load_model(model: type[M], path: Path) -> M:
     try:
         text = path.read_text(encoding="utf-8")

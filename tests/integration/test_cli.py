@@ -73,7 +73,8 @@ def test_bad_cli_arguments_are_rejected(capsys: pytest.CaptureFixture[str]) -> N
 def test_demo_serves_synthetic_callers_and_prints_live_status(
         tmp_path: Path, mqtt_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(ROOT / "config" / "engine.yaml", tmp_path / "engine.yaml")
-    text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 10.0")
+    shutil.copy(ROOT / "config" / "ivr.yaml", tmp_path / "ivr.yaml")
+    text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 20.0")
     text = text.replace("status_every: 1.0", "status_every: 0.2")
     (tmp_path / "engine.yaml").write_text(text)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/demo.db")
@@ -81,12 +82,14 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
     out = io.StringIO()
     monkeypatch.setattr("sys.stdout", out)
     assert main(["--config", str(tmp_path), "demo", "--calls", "5", "--rate", "600",
-                 "--duration", "30"]) == 0
+                 "--duration", "8"]) == 0
     lines = out.getvalue().splitlines()
     status = [ln for ln in lines if "calls in progress" in ln]
     assert status and "arrived     5" in status[-1]
     import sqlite3
 
     with sqlite3.connect(tmp_path / "demo.db") as db:
-        ended = db.execute("select count(*) from interactions where ended_at is not null")
-        assert ended.fetchone()[0] == 5
+        calls = db.execute("select count(*) from interactions").fetchone()[0]
+        menus = db.execute("select count(distinct call_id) from call_events "
+                           "where kind = 'ivr.entered'").fetchone()[0]
+    assert calls == 5 and menus == 5  # every synthetic caller went through the IVR

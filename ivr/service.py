@@ -1,0 +1,284 @@
+"""Runs the IVR on inbound calls: the machine's actions become AGI commands.
+
+Prompt playing and key collection use GET DATA (a missing prompt file makes it return
+-1 and the call goes on, where STREAM FILE would end the AGI session: observed on
+Asterisk 20.20.1); keys after the first are read with WAIT FOR DIGIT so that the
+inter-digit timeout is the node's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from asterisk.client import AmiClient
+from asterisk.errors import AgiChannelGone, AgiError, AmiError
+from core.bus import Bus
+from core.errors import ConfigError
+from core.events import CallDataUpdated, CallRouted, CallStarted, CallStepped
+from core.store import Store
+from ivr.machine import (
+    Action,
+    Caller,
+    Capture,
+    Collect,
+    Event,
+    Finish,
+    IvrState,
+    Keys,
+    LookedUp,
+    Lookup,
+    PromptFailed,
+    Record,
+    SayDigits,
+    SetLanguage,
+    route_target,
+    start,
+    step,
+)
+from ivr.model import IvrConfig, Route, load_ivr
+
+KEY_CHARS = "0123456789*#"
+
+
+class IvrService:
+    def __init__(self, bus: Bus, ami: AmiClient, store: Store, config: IvrConfig, *,
+                 path: Path | None = None, contexts: tuple[str, ...] = ("centralita-in",),
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.bus = bus
+        self.ami = ami
+        self.store = store
+        self.config = config
+        self.path = path
+        self.contexts = contexts
+        self.now = now or (lambda: datetime.now(UTC))
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.parked: dict[str, str] = {}  # call_id -> channel, waiting for the ACD
+        self.log = structlog.get_logger("ivr")
+        bus.subscribe(CallStarted, self._started)
+
+    def reload(self) -> bool:
+        """Load the menus again; a broken file keeps the running ones (and says why)."""
+        if self.path is None:
+            return False
+        try:
+            self.config = load_ivr(self.path)
+        except ConfigError as exc:
+            self.log.error("ivr.reload_rejected", file=str(self.path), problems=exc.problems)
+            return False
+        self.log.info("ivr.reloaded", file=str(self.path), nodes=len(self.config.nodes))
+        return True
+
+    def _started(self, ev: CallStarted) -> None:
+        if ev.context not in self.contexts:
+            return
+        task = asyncio.ensure_future(self._run(ev))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- one call -------------------------------------------------------------------
+
+    async def _run(self, ev: CallStarted) -> None:
+        config = self.config  # a reload mid-call does not change this caller's menus
+        log = self.log.bind(call_id=ev.call_id, channel=ev.channel)
+        call = _Call(self, ev, config, log)
+        state: IvrState | None = None
+        try:
+            caller = await call.identify()
+            await self.ami.agi(ev.channel, "ANSWER", timeout=15)
+            await call.check_speech()
+            state, actions = start(config, caller, self.now())
+            while True:
+                event: Event | None = None
+                for action in actions:
+                    got = await call.do(action)
+                    event = got if got is not None else event
+                if state.done or event is None:
+                    break
+                state, actions = step(config, state, caller, event, self.now())
+        except AgiChannelGone:
+            if state is None or not state.done:
+                node = state.node if state else None
+                call.record("ivr.caller_hung_up", {"node": node})
+                self.bus.publish(CallDataUpdated(ev.call_id, time.time(),
+                                                 {"ivr": {"path": list(state.path) if state else [],
+                                                          "left_at": node}},
+                                                 outcome="abandoned_in_ivr"))
+                log.info("ivr.caller_hung_up", node=node)
+        except AmiError as exc:
+            log.warning("ivr.failed", error=str(exc), node=state.node if state else None)
+            call.record("ivr.failed", {"error": str(exc)[:200]})
+        finally:
+            self.parked.pop(ev.call_id, None)
+
+
+class _Call:
+    """One caller's trip through the IVR: carries out actions, reports what happened."""
+
+    def __init__(self, service: IvrService, ev: CallStarted, config: IvrConfig,
+                 log: Any) -> None:
+        self.s = service
+        self.ev = ev
+        self.config = config
+        self.log = log
+        self.channel = ev.channel
+        self.language = config.language
+        self.data: dict[str, Any] = {}
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        self.s.bus.publish(CallStepped(self.ev.call_id, kind, time.time(), data))
+
+    async def agi(self, command: str, timeout: float = 120.0) -> Any:
+        return await self.s.ami.agi(self.channel, command, timeout=timeout)
+
+    async def identify(self) -> Caller:
+        profile = None
+        try:
+            profile = await self.s.store.customer_profile(self.ev.caller_num)
+        except Exception as exc:  # the IVR still runs without the customer record
+            self.log.warning("ivr.lookup_failed", error=str(exc)[:200])
+        if profile is None:
+            self.record("ivr.caller", {"known": False})
+            return Caller(self.ev.caller_num, self.ev.dnis)
+        customer = {"id": profile.id, "name": profile.name, "account": profile.account,
+                    "vip": "vip" in profile.tags, "open_ticket": profile.open_ticket,
+                    "language": profile.language, "tags": list(profile.tags)}
+        self.data["customer"] = customer
+        self.record("ivr.caller", {"known": True, **customer})
+        return Caller(self.ev.caller_num, self.ev.dnis, known=True, vip="vip" in profile.tags,
+                      open_ticket=profile.open_ticket, language=profile.language,
+                      tags=frozenset(profile.tags))
+
+    async def check_speech(self) -> None:
+        engine = self.config.speech.engine
+        if not engine:
+            return
+        result = await self.agi(f"SPEECH CREATE {engine}")
+        if result.value != 1:
+            # No speech engine loaded in this Asterisk: keypad only, as configured fallback.
+            self.record("ivr.speech_unavailable", {"engine": engine})
+        else:
+            await self.agi("SPEECH DESTROY")
+            self.record("ivr.speech_available", {"engine": engine})
+
+    async def do(self, action: Action) -> Event | None:
+        if isinstance(action, Record):
+            self.record(action.kind, action.data)
+        elif isinstance(action, SetLanguage):
+            self.language = action.language
+            await self.agi(f"SET VARIABLE CHANNEL(language) {action.language}")
+            self.s.bus.publish(CallDataUpdated(self.ev.call_id, time.time(), {},
+                                               language=action.language))
+        elif isinstance(action, Collect):
+            return await self.collect(action)
+        elif isinstance(action, SayDigits):
+            await self.agi(f'SAY DIGITS {action.digits} ""')
+        elif isinstance(action, Lookup):
+            try:
+                found = await self.s.store.account_exists(action.value)
+            except Exception as exc:
+                self.log.warning("ivr.lookup_failed", error=str(exc)[:200])
+                found = False
+            return LookedUp(found)
+        elif isinstance(action, Capture):
+            self.data.setdefault("captured", {})[action.field] = action.value
+            self.s.bus.publish(CallDataUpdated(self.ev.call_id, time.time(),
+                                               {"captured": dict(self.data["captured"])}))
+        elif isinstance(action, Finish):
+            await self.finish(action.route, action.language)
+        return None
+
+    async def collect(self, c: Collect) -> Event:
+        if c.payment:
+            self.record("ivr.payment_capture", {"state": "started"})
+        try:
+            return await self._collect(c)
+        finally:
+            if c.payment:
+                self.record("ivr.payment_capture", {"state": "ended"})
+
+    async def _collect(self, c: Collect) -> Event:
+        digits = ""
+        timed_out = False
+        # Leading prompts: interruptible by any key (barge-in); a key ends the prompts.
+        for prompt in c.prompts[:-1]:
+            r = await self.agi(f"GET DATA {prompt} 1 1")
+            if r.result == "-1":
+                return PromptFailed(prompt)
+            got = _key_of(r)
+            if got:
+                digits = got
+                break
+        if not digits:
+            last = c.prompts[-1]
+            r = await self.agi(f"GET DATA {last} {int(c.timeout * 1000)} 1")
+            if r.result == "-1":
+                return PromptFailed(last)
+            digits = _key_of(r)
+            timed_out = not digits
+        # The rest of a multi-digit entry, each key within the inter-digit timeout.
+        while digits and len(digits) < c.max_digits and not (c.terminator and
+                                                             digits.endswith(c.terminator)):
+            r = await self.agi(f"WAIT FOR DIGIT {int(c.inter_digit_timeout * 1000)}")
+            if r.value <= 0:
+                timed_out = True
+                break
+            digits += chr(r.value)
+        if c.terminator and digits.endswith(c.terminator) and len(digits) > 1:
+            digits = digits[: -len(c.terminator)]
+        return Keys(digits, timed_out)
+
+    async def finish(self, route: Route, language: str) -> None:
+        ev = self.ev
+        self.data["ivr"] = {"ended_in": route.kind}
+        self.s.bus.publish(CallRouted(
+            ev.call_id, self.channel, time.time(), route.kind, route_target(route),
+            skills=dict(route.skills), priority=route.priority, language=language,
+            data=dict(self.data)))
+        if route.kind == "queue":
+            # Parked in AsyncAGI on music on hold: the ACD takes it from here.
+            self.s.parked[ev.call_id] = self.channel
+            await self.agi("SET MUSIC ON default")
+            while True:
+                await self.agi("WAIT FOR DIGIT 60000", timeout=90)
+        elif route.kind == "agent":
+            await self.agi(f"EXEC Dial {route.device},30", timeout=3600)
+            await self._hangup()
+        elif route.kind == "voicemail":
+            await self.agi(f"EXEC VoiceMail {route.voicemail},u", timeout=600)
+            await self._hangup()
+        elif route.kind == "message":
+            for prompt in route.message or []:
+                name = prompt if isinstance(prompt, str) else prompt.get(language) or \
+                    next(iter(prompt.values()))
+                await self.agi(f"EXEC Playback {name}", timeout=600)
+                status = await self.agi("GET VARIABLE PLAYBACKSTATUS")
+                if status.data == "FAILED":
+                    self.log.warning("ivr.prompt_missing", prompt=name)
+                    self.record("ivr.prompt_failed", {"prompt": name})
+            await self._hangup()
+        elif route.kind == "external":
+            dial = self.config.external_dial.format(number=route.external)
+            await self.agi(f"EXEC Dial {dial},60", timeout=7200)
+            await self._hangup()
+        else:
+            await self._hangup()
+
+    async def _hangup(self) -> None:
+        try:
+            await self.agi("HANGUP", timeout=10)
+        except (AgiChannelGone, AgiError):
+            pass
+
+
+def _key_of(r: Any) -> str:
+    """Keys from GET DATA: '' on timeout; a lone '#' comes back as an empty, untimed result."""
+    if r.result:
+        return str(r.result)
+    return "" if r.timed_out else "#"
