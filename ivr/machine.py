@@ -188,7 +188,7 @@ def _menu_keys(config: IvrConfig, state: IvrState, caller: Caller, now: datetime
         return _follow(config, state, caller, now, node.options[digits], actions)
     if node.repeat_key and digits == node.repeat_key:
         actions.append(Record("ivr.repeat", {"node": state.node}))
-        return state, actions + [_collect_for(config, state, node)]
+        return state, [*actions, _collect_for(config, state, node)]
     if node.back_key and digits == node.back_key and state.stack:
         back = state.stack[-1]
         actions.append(Record("ivr.back", {"node": state.node, "to": back}))
@@ -283,7 +283,7 @@ def _retry(config: IvrConfig, state: IvrState, caller: Caller, now: datetime,
     state = replace(state, attempts=attempts, phase="collect", pending="")
     lead = node.timeout_prompt if isinstance(node, MenuNode) and kind == "ivr.timeout" \
         else node.invalid_prompt
-    return state, actions + [_collect_for(config, state, node, lead)]
+    return state, [*actions, _collect_for(config, state, node, lead)]
 
 
 # --- entering nodes ---------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def _enter(config: IvrConfig, state: IvrState, caller: Caller, now: datetime,
         actions.append(Record("ivr.schedule", {"node": state.node, "open": open_}))
         return _follow(config, state, caller, now, node.open if open_ else node.closed, actions)
     if isinstance(node, BranchNode):
-        for i, rule in enumerate(node.rules):
+        for _i, rule in enumerate(node.rules):
             if _holds(rule.when, caller):
                 actions.append(Record("ivr.branch", {"node": state.node, "rule": rule.when}))
                 return _follow(config, state, caller, now, rule.then, actions)
@@ -369,5 +369,5 @@ def _collect_for(config: IvrConfig, state: IvrState, node: MenuNode | CaptureNod
         longest = max(len(k) for k in node.options)
         return Collect(prompts, longest, node.timeout, min(node.timeout, 3.0),
                        "#" if longest > 1 else None)
-    return Collect(first + (_prompt(config, state, node.prompt),), node.max_digits, node.timeout,
+    return Collect((*first, _prompt(config, state, node.prompt)), node.max_digits, node.timeout,
                    node.inter_digit_timeout, node.terminator, node.payment)

@@ -9,6 +9,7 @@ inter-digit timeout is the node's own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -271,10 +272,8 @@ class _Call:
             await self._hangup()
 
     async def _hangup(self) -> None:
-        try:
+        with contextlib.suppress(AgiChannelGone, AgiError):
             await self.agi("HANGUP", timeout=10)
-        except (AgiChannelGone, AgiError):
-            pass
 
 
 def _key_of(r: Any) -> str:
