@@ -13,28 +13,42 @@ from core.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Walk the composed YAML node tree along a pydantic error location."""
+def _walk(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, list[str]]:
+    """Follow a pydantic error location through the composed YAML: (line, field path).
+
+    Parts that are not in the YAML (a union's tag such as `menu` in
+    nodes.main.menu.options) are dropped when a later part is found instead.
+    """
     line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
+    shown: list[str] = []
+    parts = list(loc)
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for key, value in node.value:
-                if str(key.value) == str(part):
-                    nxt = value
-                    line = key.start_mark.line + 1
-                    break
-            if nxt is None:
-                return line
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
+            keys = {str(k.value): (k, v) for k, v in node.value}
+            if str(part) in keys:
+                key, node = keys[str(part)]
+                line = key.start_mark.line + 1
+                shown.append(str(part))
+            elif i + 1 < len(parts) and str(parts[i + 1]) in keys:
+                pass  # a tag pydantic adds: skip it
+            else:
+                shown += [str(p) for p in parts[i:]]
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
+            shown.append(str(part))
         else:
-            return line
-    return line
+            shown += [str(p) for p in parts[i:]]
+            break
+        i += 1
+    return line, shown
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    return _walk(node, loc)[0]
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
@@ -57,8 +71,8 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> 
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            line = _line_of(node, loc)
-            field = ".".join(str(p) for p in loc) or "(top level)"
+            line, shown = _walk(node, loc) if node is not None else (None, [str(p) for p in loc])
+            field = ".".join(shown) or "(top level)"
             where = f"{source}:{line}" if line else source
             problems.append(f"{where}: {field}: {err['msg']}")
         raise ConfigError(problems) from None
