@@ -131,6 +131,7 @@ class _Call:
         self.channel = ev.channel
         self.language = config.language
         self.data: dict[str, Any] = {}
+        self.early_key = ""  # a key pressed during a read-back answers the next question
 
     def record(self, kind: str, data: dict[str, Any]) -> None:
         self.s.bus.publish(CallStepped(self.ev.call_id, kind, time.time(), data))
@@ -179,7 +180,9 @@ class _Call:
         elif isinstance(action, Collect):
             return await self.collect(action)
         elif isinstance(action, SayDigits):
-            await self.agi(f'SAY DIGITS {action.digits} ""')
+            r = await self.agi(f'SAY DIGITS {action.digits} "{KEY_CHARS}"')
+            if r.value > 0:
+                self.early_key = chr(r.value)
         elif isinstance(action, Lookup):
             try:
                 found = await self.s.store.account_exists(action.value)
@@ -207,6 +210,9 @@ class _Call:
     async def _collect(self, c: Collect) -> Event:
         digits = ""
         timed_out = False
+        if self.early_key:  # the caller answered while we were still talking
+            digits, self.early_key = self.early_key, ""
+            return Keys(digits)
         # Leading prompts: interruptible by any key (barge-in); a key ends the prompts.
         for prompt in c.prompts[:-1]:
             r = await self.agi(f"GET DATA {prompt} 1 1")

@@ -825,8 +825,11 @@ class Pbx:
             timeout_ms = int(words[3]) if len(words) > 3 and words[3].lstrip("-").isdigit() else -1
             return await self._wait_digit(ch, timeout_ms)
         if two in ("SAY DIGITS", "SAY NUMBER") and len(words) >= 3:
-            await self._wait(ch, 0.45 * len(words[2]))
-            return 200, "result=0", "next"
+            escape = words[3] if len(words) > 3 else ""
+            got = await self._collect(ch, 0.45 * len(words[2]), 1, escape) if escape else ""
+            if not escape:
+                await self._wait(ch, 0.45 * len(words[2]))
+            return 200, f"result={ord(got) if got else 0}", "next"
         if two == "GET VARIABLE" and len(words) >= 3:
             value = ch.lookup().get(words[2])
             return (200, f"result=1 ({value})", "next") if value is not None else (200, "result=0", "next")
