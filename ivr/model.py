@@ -323,8 +323,8 @@ class IvrConfig(_Strict):
             if name not in reachable:
                 problems.append((("nodes", name), "unreachable: no entry point leads here"))
         exits = self._can_exit()
-        for name in reachable:
-            if name not in exits:
+        for name in self.nodes:  # in file order, so the report reads top to bottom
+            if name in reachable and name not in exits:
                 problems.append((("nodes", name), "loop with no exit: every path from here "
                                  "returns to menus without reaching a route"))
         return problems

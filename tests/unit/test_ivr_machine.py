@@ -67,7 +67,7 @@ def test_spanish_then_support_routes_to_the_support_queue_in_spanish() -> None:
 
 
 def test_closed_hours_offer_voicemail() -> None:
-    state, actions = run([Keys("1")], now=CLOSED)
+    _state, actions = run([Keys("1")], now=CLOSED)
     assert finish(actions).route.voicemail == "100@default"
 
 
@@ -154,5 +154,5 @@ def test_store_lookup_of_a_captured_account() -> None:
 
 def test_a_runaway_path_is_stopped_by_the_step_guard() -> None:
     config = CONFIG.model_copy(update={"max_steps": 5})
-    state, actions = run([Keys("1"), Keys("#"), Keys("1"), Keys("#")], config=config)
+    _state, actions = run([Keys("1"), Keys("#"), Keys("1"), Keys("#")], config=config)
     assert "ivr.loop_guard" in kinds(actions) and finish(actions).route.hangup
