@@ -76,6 +76,7 @@ class Collect:
 @dataclass(frozen=True, slots=True)
 class SayDigits:
     digits: str
+    as_number: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,7 @@ def _captured_ok(config: IvrConfig, state: IvrState, caller: Caller, now: dateti
     if node.confirm and state.phase != "confirm":
         prompt = _prompt(config, state, node.confirm_prompt)
         return replace(state, phase="confirm", pending=value), [
-            SayDigits(value),
+            SayDigits(value, as_number=node.readback == "number"),
             Collect((prompt,), 1, node.timeout, node.inter_digit_timeout)]
     actions: list[Action] = [
         Capture(node.field, value),

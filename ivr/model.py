@@ -113,6 +113,7 @@ class CaptureNode(_Strict):
     luhn: bool = False
     lookup: Literal["customer_account"] | None = None
     confirm: bool = False
+    readback: Literal["digits", "number"] = "digits"  # SAY DIGITS 1-2-3 or SAY NUMBER 123
     confirm_prompt: PromptRef = "if-correct-press"
     invalid_prompt: PromptRef | None = "invalid"
     mask: bool = False  # keep only the last 4 digits in events and records

@@ -180,7 +180,8 @@ class _Call:
         elif isinstance(action, Collect):
             return await self.collect(action)
         elif isinstance(action, SayDigits):
-            r = await self.agi(f'SAY DIGITS {action.digits} "{KEY_CHARS}"')
+            verb = "SAY NUMBER" if action.as_number else "SAY DIGITS"
+            r = await self.agi(f'{verb} {action.digits} "{KEY_CHARS}"')
             if r.value > 0:
                 self.early_key = chr(r.value)
         elif isinstance(action, Lookup):

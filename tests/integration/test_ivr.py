@@ -295,3 +295,33 @@ def test_run_refuses_to_start_with_a_broken_ivr(tmp_path: Path,
     assert f"{tmp_path / 'ivr.yaml'}:2: nodes: Dictionary should have at least 1 item" in \
         capsys.readouterr().err
     assert load_ivr(ROOT / "config" / "ivr.yaml")  # and the shipped one is fine
+
+
+async def test_a_ticket_number_is_checked_in_the_store_and_read_back_as_a_number(
+        rig: RigFactory, tmp_path: Path) -> None:
+    ivr = tmp_path / "ivr.yaml"
+    ivr.write_text("""\
+default_menu: ticket
+nodes:
+  ticket:
+    type: capture
+    prompt: vm-enter-num-to-call
+    field: ticket
+    min_digits: 4
+    max_digits: 6
+    lookup: customer_account
+    confirm: true
+    readback: number
+    retries: 1
+    next: {queue: support}
+    fallback: {queue: operator}
+""")
+    r = await rig(ivr_file=ivr, customers=[{"number": "+34911000111", "account": "4321"}])
+    unknown = tuple((0.2 if i else 0.5, d) for i, d in enumerate("9999#"))
+    known = tuple((0.2 if i else 0.5, d) for i, d in enumerate("4321#"))
+    ch = r.call((*unknown, *known, (0.5, "1")))
+    routed = await r.routed_for(ch)
+    assert (routed.target, routed.data["captured"]) == ("support", {"ticket": "4321"})
+    assert 'SAY NUMBER 4321 "0123456789*#"' in r.agi(ch)
+    _, events = await r.rows(ch)
+    assert [e.data["field"] for e in events if e.kind == "ivr.not_found"] == ["ticket"]
