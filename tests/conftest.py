@@ -6,7 +6,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CENTRALITA_SHARED", ROOT.parent / "shared"))
 TRANSCRIPTS = SHARED / "ami-transcripts"
 PROJECT_ETC = ROOT / "asterisk" / "etc"
+
+
+async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Wait for a condition the system under test should reach; fail the test if it doesn't."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from ivr.model import load_ivr
 from sim.endpoints import caller
 from sim.pbx import Channel, Pbx
 from sim.server import AmiServer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, until
 
 Sim = tuple[Pbx, AmiServer]
 OPEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Madrid
@@ -50,12 +50,7 @@ class Rig:
                 if m.get("Action") == "AGI" and m.get("Channel") == ch.name]
 
     async def until(self, cond: Callable[[], bool], what: str, timeout: float = 15) -> None:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while not cond():
-            if loop.time() > end:
-                pytest.fail(f"timed out waiting for {what}")
-            await asyncio.sleep(0.02)
+        await until(cond, timeout, what)
 
     async def routed_for(self, ch: Channel) -> CallRouted:
         await self.until(lambda: any(r.channel == ch.name for r in self.routed), "a route")

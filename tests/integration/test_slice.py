@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
-import pytest
 from structlog.testing import capture_logs
 
 from core.app import Engine
@@ -19,7 +17,7 @@ from core.store import Store
 from sim.endpoints import caller
 from sim.pbx import Pbx
 from sim.server import AmiServer
-from tests.conftest import free_port, start_mosquitto
+from tests.conftest import free_port, start_mosquitto, until
 
 Sim = tuple[Pbx, AmiServer]
 KINDS = ["call.started", "call.answered", "prompt.played", "call.ended"]
@@ -35,15 +33,6 @@ def settings_for(server: AmiServer, database_url: str, mqtt_url: str, prefix: st
                           retry_max=0.3),
         greeting=GreetingSettings(prompt=prompt),
     )
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class Subscriber:
