@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from bench import ingest
+from bench import acd_quality, ingest, routing
+
+BENCHES = {"ingest": ingest.main, "routing": routing.main, "acd_quality": acd_quality.main}
 
 
 def main() -> int:
-    names = sys.argv[1:] or ["ingest"]
+    names = sys.argv[1:] or list(BENCHES)
     for name in names:
-        if name == "ingest":
-            ingest.main()
-        else:
-            print(f"unknown benchmark {name!r}; known: ingest", file=sys.stderr)
+        if name not in BENCHES:
+            print(f"unknown benchmark {name!r}; known: {', '.join(BENCHES)}", file=sys.stderr)
             return 2
+        BENCHES[name]()
     return 0
 
 
