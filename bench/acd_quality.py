@@ -77,10 +77,11 @@ def simulate(agent_skills: list[list[str]], skills: list[str], rate: float, call
                   100 * sum(w > 0 for w in waits) / n)
 
 
-def replicate(runs: int, *args: object, seed: int = 100) -> tuple[Result, float]:
+def replicate(runs: int, agent_skills: list[list[str]], skills: list[str], rate: float,
+              calls: int, seed: int = 100) -> tuple[Result, float]:
     """Independent replications (at 91% occupancy one long run is too noisy); the mean and
     the standard error of its service level."""
-    results = [simulate(*args, seed=seed + i) for i in range(runs)]  # type: ignore[arg-type]
+    results = [simulate(agent_skills, skills, rate, calls, seed=seed + i) for i in range(runs)]
     sls = [r.service_level for r in results]
     n = sum(r.calls for r in results)
     mean = Result(n, statistics.fmean(sls), statistics.fmean(r.asa for r in results),

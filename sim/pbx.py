@@ -94,6 +94,7 @@ class Channel:
     mixmonitor: str | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    agi_frozen: bool = False  # taken by the Bridge action: AGI commands queue, never run
     listening: bool = False  # an AGI command is reading DTMF; other digits are lost
     listen_evt: asyncio.Event = field(default_factory=asyncio.Event)
     ring_status: str = ""  # BUSY/CONGESTION signalled by the far end before answer
@@ -282,7 +283,8 @@ class Pbx:
         peer = ch.peer
         if peer is not None and not peer.gone:
             peer.hangup_cause = ch.hangup_cause
-            if peer.agi_queue is not None and peer.task is not None and not peer.task.done():
+            if peer.agi_queue is not None and not peer.agi_frozen and peer.task is not None \
+                    and not peer.task.done():
                 peer.task.cancel()  # a half in AsyncAGI ends its AGI session first
             else:
                 if not ch.torn_by_peer:
@@ -311,8 +313,10 @@ class Pbx:
             ch.bridge = br
             self.emit("BridgeEnter", "call,all", [*br.pairs(), *ch.snapshot()])
         for ch in (a, b):
-            if from_action:
-                ch.agi_queue = None  # the Bridge action takes channels out of AsyncAGI silently
+            if from_action and ch.agi_queue is not None:
+                # Observed on 20.20.1: a command running at that moment never completes,
+                # later ones are queued but never run, and no AsyncAGIEnd comes.
+                ch.agi_frozen = True
             ch.interrupt.set()
         return br
 
@@ -738,10 +742,9 @@ class Pbx:
         self._chan_event("AsyncAGIStart", "agi,all", ch, ("Env", encode_agi_env(env)))
         try:
             while ch.redirect_to is None:
-                if ch.agi_queue is None:  # taken into a bridge: wait for it to end
-                    while ch.bridge is not None:
-                        await self._wait(ch, None)
-                    return "next"
+                if ch.agi_frozen:  # taken into a bridge by the Bridge action
+                    await asyncio.Event().wait()  # until hung up
+                assert ch.agi_queue is not None
                 getter = asyncio.ensure_future(ch.agi_queue.get())
                 ch.interrupt.clear()
                 stopper = asyncio.ensure_future(ch.interrupt.wait())
@@ -765,8 +768,13 @@ class Pbx:
         self._agi_end(ch, "SUCCESS")
         return "next"
 
+    async def _until_frozen(self, ch: Channel) -> None:
+        while not ch.agi_frozen:
+            ch.interrupt.clear()
+            await ch.interrupt.wait()
+
     def _agi_end(self, ch: Channel, status: str) -> None:
-        if ch.agi_queue is None or ch.gone:
+        if ch.agi_queue is None or ch.gone or ch.agi_frozen:
             return
         ch.agi_queue = None
         if ch.moh and status == "HANGUP":
@@ -783,7 +791,17 @@ class Pbx:
             ch.listening = True
             ch.listen_evt.set()
         try:
-            code, text, outcome = await self._agi_run(ch, command)
+            runner = asyncio.ensure_future(self._agi_run(ch, command))
+            frozen = asyncio.ensure_future(self._until_frozen(ch))
+            try:
+                await asyncio.wait({runner, frozen}, return_when="FIRST_COMPLETED")
+            finally:  # a hang-up cancels us: the command goes with the channel
+                frozen.cancel()
+                if not runner.done():
+                    runner.cancel()
+            if ch.agi_frozen:
+                await asyncio.Event().wait()  # the command never completes (see bridge())
+            code, text, outcome = runner.result()
         finally:
             ch.listening = False
             ch.listen_evt.clear()

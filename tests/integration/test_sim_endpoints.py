@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from asterisk.client import AmiClient, AmiUrl
+from asterisk.errors import AgiChannelGone
 from asterisk.events import AmiEvent, DTMFEnd, Hangup
 from sim.endpoints import agent_phone, caller, customer
 from sim.pbx import Pbx
@@ -164,4 +165,32 @@ async def test_digits_between_commands_and_beyond_max_digits_are_lost(sim: Sim) 
     assert (await c.agi(name, "GET DATA beep 3000 3")).result == "123"
     await task
     assert (await c.agi(name, "WAIT FOR DIGIT 300")).value == 0  # 456 were dropped
+    await c.close()
+
+
+async def test_the_bridge_action_freezes_a_running_agi_command_as_asterisk_does(sim: Sim) -> None:
+    pbx, server = sim
+    pbx.endpoints["agent1004"] = agent_phone(answer_after=0.2)
+    events: list[AmiEvent] = []
+    c = await client(server, events)
+    name = await _parked(pbx, c)
+    waiting = asyncio.ensure_future(c.agi(name, "WAIT FOR DIGIT 60000"))
+    outcome = await c.originate({"Channel": "PJSIP/agent1004", "Context": "centralita-legs",
+                                 "Exten": "100", "ChannelId": "leg-7"})
+    leg = (await asyncio.wait_for(outcome, 5)).channel
+    while pbx.find(leg) is None or pbx.find(leg).agi_queue is None:  # type: ignore[union-attr]
+        await asyncio.sleep(0.01)
+    await c.send("Bridge", {"Channel1": name, "Channel2": leg, "Tone": "no"})
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # never completes while bridged
+    queued = asyncio.ensure_future(c.agi(name, "GET VARIABLE CHANNEL(language)"))
+    await asyncio.sleep(0.2)
+    assert not queued.done()  # accepted ("Added AGI command to queue"), never run
+    await c.send("Hangup", {"Channel": leg})
+    with pytest.raises(AgiChannelGone):
+        await waiting
+    with pytest.raises(AgiChannelGone):
+        await queued
+    mine = [e.name for e in events if e.message.get("Channel") == name]
+    assert "AsyncAGIEnd" not in mine and mine[-1] == "Hangup"
     await c.close()
