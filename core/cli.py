@@ -98,6 +98,12 @@ def check_config(directory: Path) -> int:
                 from ivr.model import load_ivr
 
                 load_ivr(path)
+            elif path.name == "queues.yaml":  # checked with agents.yaml: they refer to each other
+                from acd.model import load_acd
+
+                load_acd(path, directory / "agents.yaml")
+            elif path.name == "agents.yaml" and (directory / "queues.yaml").exists():
+                continue
             else:
                 # Validated by their own models as the capabilities that use them land.
                 parse_yaml(path.read_text(encoding="utf-8"), str(path))

@@ -1,0 +1,235 @@
+"""Queues and agents as the admin writes them (config/queues.yaml, config/agents.yaml).
+
+Checked beyond types: unknown skills, queues no agent can serve, overflow loops,
+duplicate agent ids and extensions; every problem names file, line and field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from acd.routing import QueueRules, Step
+from core.errors import ConfigError
+from core.yamlconf import parse_yaml, problems_at, validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Level = Annotated[int, Field(ge=1, le=10)]
+Seconds = Annotated[float, Field(ge=0, le=86400)]
+
+
+class Target(_Strict):
+    """Where an overflowing call goes."""
+
+    queue: str | None = None
+    voicemail: str | None = None
+    callback: bool = False
+    message: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        kinds = [k for k in ("queue", "voicemail", "message") if getattr(self, k)]
+        kinds += ["callback"] if self.callback else []
+        if len(kinds) != 1:
+            raise ValueError(f"an overflow target needs exactly one of queue, voicemail, "
+                             f"callback, message (got {kinds or 'none'})")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.queue:
+            return f"queue:{self.queue}"
+        if self.voicemail:
+            return f"voicemail:{self.voicemail}"
+        if self.callback:
+            return "callback"
+        return "message:" + ",".join(self.message or [])
+
+
+def _target(v: Any) -> Any:
+    return {"queue": v} if isinstance(v, str) else v
+
+
+TargetIn = Annotated[Target, BeforeValidator(_target)]
+
+
+class EscalationStep(_Strict):
+    after: Seconds
+    min_level: Level | None = None
+    overflow: TargetIn | None = None
+
+    @model_validator(mode="after")
+    def _what(self) -> EscalationStep:
+        if (self.min_level is None) == (self.overflow is None):
+            raise ValueError("a step either lowers min_level or overflows, exactly one")
+        return self
+
+
+class Announcements(_Strict):
+    entry: str | None = "queue-thankyou"
+    position_every: Seconds | None = 60  # position and estimated wait
+    periodic: str | None = None
+    periodic_every: Seconds = 90
+
+
+class Queue(_Strict):
+    strategy: Literal["longest_idle", "least_calls", "least_talk", "skill_level", "round_robin",
+                      "random", "ring_all"] = "longest_idle"
+    skills: dict[str, Level] = Field(default_factory=dict)
+    priority: int = Field(0, ge=0, le=100)
+    ring_timeout: Annotated[float, Field(gt=0, le=300)] = 15
+    wrapup: Seconds = 10
+    auto_ready: bool = True
+    moh: str = "default"
+    max_wait: Seconds | None = None
+    max_length: Annotated[int, Field(ge=1)] | None = None
+    overflow: TargetIn | None = None  # where max_wait / max_length / empty queue send callers
+    join_empty: bool = True  # callers may join while no agent is logged in
+    escalation: list[EscalationStep] = Field(default_factory=list)
+    announcements: Announcements = Announcements()
+    tier: Annotated[int, Field(ge=1, le=3)] = 1
+
+    def rules(self, name: str) -> QueueRules:
+        steps = tuple(Step(s.after, s.min_level, s.overflow.label if s.overflow else None)
+                      for s in self.escalation)
+        return QueueRules(name, self.strategy, dict(self.skills), self.priority, steps)
+
+
+class QueuesConfig(_Strict):
+    queues: dict[str, Queue] = Field(min_length=1)
+
+
+class Agent(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str = ""
+    device: str = Field(pattern=r"^(PJSIP|SIP|IAX2|Local)/\S+$")
+    extension: str | None = Field(None, pattern=r"^[0-9]{2,8}$")
+    skills: dict[str, Level] = Field(default_factory=dict)
+    queues: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
+    role: Literal["agent", "supervisor", "qa"] = "agent"
+    max_no_answer: Annotated[int, Field(ge=1, le=20)] = 3
+    login: bool = False  # logged in (ready) when the engine starts
+
+
+class AgentsConfig(_Strict):
+    skills: list[str] = Field(min_length=1)
+    agents: list[Agent] = Field(min_length=1)
+
+
+class AcdConfig(_Strict):
+    queues: dict[str, Queue]
+    skills: list[str]
+    agents: list[Agent]
+
+    def check(self, qnode: Any, anode: Any) -> list[tuple[str, Any, tuple[str | int, ...], str]]:
+        """(which file, its YAML tree, location, message) for every cross-file problem."""
+        out: list[tuple[str, Any, tuple[str | int, ...], str]] = []
+        known = set(self.skills)
+        for name, q in self.queues.items():
+            for skill in q.skills:
+                if skill not in known:
+                    out.append(("queues", qnode, ("queues", name, "skills", skill),
+                                f"unknown skill {skill!r} (agents.yaml lists {sorted(known)})"))
+            targets = [q.overflow] + [s.overflow for s in q.escalation]
+            for t in targets:
+                if t is not None and t.queue and t.queue not in self.queues:
+                    out.append(("queues", qnode, ("queues", name),
+                                f"overflow to unknown queue {t.queue!r}"))
+            floor = _lowest_level(q)
+            if not any(name in a.queues and all(a.skills.get(s, 0) >= min(lvl, floor)
+                                                 for s, lvl in q.skills.items())
+                       for a in self.agents):
+                out.append(("queues", qnode, ("queues", name),
+                            "no agent can take this queue's calls (queue membership and skills)"))
+        for cycle in _overflow_cycles(self.queues):
+            out.append(("queues", qnode, ("queues", cycle[0]),
+                        "overflow loop: " + " -> ".join(cycle)))
+        seen_ids: set[str] = set()
+        seen_ext: set[str] = set()
+        for i, a in enumerate(self.agents):
+            if a.id in seen_ids:
+                out.append(("agents", anode, ("agents", i, "id"), f"duplicate agent id {a.id!r}"))
+            seen_ids.add(a.id)
+            if a.extension:
+                if a.extension in seen_ext:
+                    out.append(("agents", anode, ("agents", i, "extension"),
+                                f"duplicate extension {a.extension!r}"))
+                seen_ext.add(a.extension)
+            for skill in a.skills:
+                if skill not in known:
+                    out.append(("agents", anode, ("agents", i, "skills", skill),
+                                f"unknown skill {skill!r}"))
+            for queue in a.queues:
+                if queue not in self.queues:
+                    out.append(("agents", anode, ("agents", i, "queues", queue),
+                                f"unknown queue {queue!r}"))
+        return out
+
+
+def _lowest_level(q: Queue) -> int:
+    """The lowest skill level escalation will ever accept in this queue."""
+    return min((s.min_level for s in q.escalation if s.min_level is not None), default=10)
+
+
+def _overflow_cycles(queues: dict[str, Queue]) -> list[list[str]]:
+    edges: dict[str, set[str]] = {}
+    for name, q in queues.items():
+        targets = [q.overflow] + [s.overflow for s in q.escalation]
+        edges[name] = {t.queue for t in targets if t is not None and t.queue}
+    cycles: list[list[str]] = []
+    reported: set[frozenset[str]] = set()
+
+    def walk(node: str, path: list[str]) -> None:
+        for nxt in sorted(edges.get(node, ())):
+            if nxt in path:
+                cycle = path[path.index(nxt):] + [nxt]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    cycles.append(cycle)
+            elif nxt in edges:
+                walk(nxt, [*path, nxt])
+
+    for start in queues:
+        walk(start, [start])
+    return cycles
+
+
+def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
+    problems: list[str] = []
+    parsed: dict[str, tuple[Any, Any]] = {}
+    for label, path in (("queues", queues_path), ("agents", agents_path)):
+        try:
+            parsed[label] = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror}")
+        except ConfigError as exc:
+            problems += exc.problems
+    queues = agents = None
+    if "queues" in parsed:
+        try:
+            queues = validate(QueuesConfig, parsed["queues"][0], parsed["queues"][1],
+                              str(queues_path))
+        except ConfigError as exc:
+            problems += exc.problems
+    if "agents" in parsed:
+        try:
+            agents = validate(AgentsConfig, parsed["agents"][0], parsed["agents"][1],
+                              str(agents_path))
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems or queues is None or agents is None:
+        raise ConfigError(problems)
+    config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents)
+    for which, node, loc, msg in config.check(parsed["queues"][1], parsed["agents"][1]):
+        source = str(queues_path if which == "queues" else agents_path)
+        problems += problems_at(node, source, [(loc, msg)])
+    if problems:
+        raise ConfigError(problems)
+    return config
