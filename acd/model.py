@@ -188,7 +188,7 @@ def _overflow_cycles(queues: dict[str, Queue]) -> list[list[str]]:
     def walk(node: str, path: list[str]) -> None:
         for nxt in sorted(edges.get(node, ())):
             if nxt in path:
-                cycle = path[path.index(nxt):] + [nxt]
+                cycle = [*path[path.index(nxt):], nxt]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
