@@ -12,6 +12,8 @@ from pathlib import Path
 
 import structlog
 
+from acd.model import load_acd
+from acd.service import AcdService
 from asterisk.client import AmiClient
 from asterisk.events import CoreShowChannel, decode_event
 from core.bus import Bus
@@ -57,6 +59,11 @@ class Engine:
                                   path=ivr_path, now=ivr_clock)
         else:
             self.greeter = Greeter(self.bus, self.ami, settings.greeting)
+        self.acd: AcdService | None = None
+        queues, agents = settings.path(settings.acd.queues), settings.path(settings.acd.agents)
+        if queues is not None and agents is not None:
+            self.acd = AcdService(self.bus, self.ami, self.store, self.journal, self.registry,
+                                  load_acd(queues, agents), prefix=prefix)
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
                                          backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()
@@ -86,6 +93,8 @@ class Engine:
         if self.ivr is not None and self.ivr.path is not None:
             tasks.append(asyncio.ensure_future(self._watch(self.ivr.path)))
         self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
+        if self.acd is not None:
+            self.acd.start()
         try:
             if give_up_after is not None:
                 try:
@@ -126,7 +135,7 @@ class Engine:
     async def _shutdown(self, tasks: list[asyncio.Task[None]], ami_task: asyncio.Task[None]) -> None:
         self.log.info("engine.stopping")
         self.stop.set()
-        for service in (self.greeter, self.ivr):
+        for service in (self.greeter, self.ivr, self.acd):
             for task in list(service.tasks) if service is not None else []:
                 task.cancel()
         with contextlib.suppress(Exception):

@@ -15,6 +15,7 @@ from typing import TextIO
 from core.app import Engine
 from core.settings import Settings
 from sim.dialplan import load_dialplan, load_manager_conf
+from sim.endpoints import Endpoint
 from sim.pbx import Clock, Pbx
 from sim.server import AmiServer
 from sim.traffic import CallerTraffic
@@ -43,6 +44,10 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
     engine = Engine(settings, ivr_clock=_ivr_clock(settings))
     if engine.ivr is not None:
         pbx.prompts.update(engine.ivr.config.prompts)  # the admin's recordings exist here
+    if engine.acd is not None:  # the agents' phones: answer after a few rings, talk a while
+        for agent in engine.acd.config.agents:
+            pbx.endpoints[agent.device.split("/", 1)[1]] = Endpoint(
+                answer_after=2.0 + len(agent.id) % 3, talk_time=45.0, random_talk=True)
     traffic = CallerTraffic(pbx, per_minute=settings.demo.callers_per_minute,
                             ivr=engine.ivr is not None)
     out.write(f"centralita demo: simulated PBX on 127.0.0.1:{port}, "
@@ -67,12 +72,19 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
             seen = engine.registry.events_seen
             rate = (seen - last_events) / max(1e-6, now - last_t)
             last_events, last_t = seen, now
+            agents = ""
+            if engine.acd is not None:
+                states = [st.state for st in engine.acd.status.values()]
+                agents = (f" | queued {len(engine.acd.waiting):3d} | agents ready "
+                          f"{states.count('ready')} talking {states.count('on_call')} "
+                          f"ringing {states.count('reserved')} wrap-up {states.count('wrapup')}")
             out.write(
                 f"{time.strftime('%H:%M:%S')}  calls in progress {len(engine.registry.calls):3d}"
                 f" | arrived {traffic.sent:5d} | AMI events/s {rate:7.1f}"
                 f" | rows written {engine.journal.written:6d}"
                 f" | MQTT published {engine.publisher.published:6d}"
-                f" ({'up' if engine.publisher.connected else 'DOWN, queued in outbox'})\n")
+                f" ({'up' if engine.publisher.connected else 'DOWN, queued in outbox'})"
+                f"{agents}\n")
             out.flush()
             if duration is not None and now - started >= duration:
                 break

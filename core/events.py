@@ -69,3 +69,13 @@ class CallRouted:
     priority: int = 0
     language: str = "en"
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    """The ACD joined the caller and an agent (Bridge): the IVR lets go of the call."""
+
+    call_id: str
+    agent_id: str
+    agent_channel: str
+    at: float

@@ -49,6 +49,9 @@ class Interaction(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     hangup_cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: what the call carries: IVR path and captured fields, routing needs (skills, priority)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
@@ -90,3 +93,16 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
                                                           index=True)
+
+
+class AgentStateChange(Base):
+    """Every agent state change with its time: occupancy, ACW and pause time come from here."""
+
+    __tablename__ = "agent_state_changes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

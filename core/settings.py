@@ -101,6 +101,12 @@ class IvrSettings(_Strict):
     file: str | None = None
 
 
+class AcdSettings(_Strict):
+    #: queues and agents, relative to the config directory; none: queued calls stay parked
+    queues: str | None = None
+    agents: str | None = None
+
+
 class DemoSettings(_Strict):
     callers_per_minute: float = Field(60.0, gt=0, le=6000)
     speed: float = Field(1.0, gt=0, le=100)
@@ -117,14 +123,18 @@ class Settings(_Strict):
     log: LogSettings = LogSettings()
     greeting: GreetingSettings = GreetingSettings()
     ivr: IvrSettings = IvrSettings()
+    acd: AcdSettings = AcdSettings()
     demo: DemoSettings = DemoSettings()
     config_dir: str = ""  # where the settings were read from (set by load_settings)
 
-    def ivr_path(self) -> Path | None:
-        if not self.ivr.file:
+    def path(self, name: str | None) -> Path | None:
+        if not name:
             return None
-        path = Path(self.ivr.file)
+        path = Path(name)
         return path if path.is_absolute() else Path(self.config_dir or ".") / path
+
+    def ivr_path(self) -> Path | None:
+        return self.path(self.ivr.file)
 
 
 ENV_OVERRIDES = {

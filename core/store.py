@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from core.models import CallEventRow, Customer, Interaction, OutboxRow, Ticket
+from core.models import AgentStateChange, CallEventRow, Customer, Interaction, OutboxRow, Ticket
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
@@ -132,8 +132,13 @@ class Store:
             row.ended_at = ts(at)
             row.hangup_cause = cause
             row.outcome = row.outcome or outcome
-            if row.answered_at is not None:
-                row.talk_s = round(at - row.answered_at.timestamp(), 3)
+            talking_since = row.connected_at or row.answered_at
+            if talking_since is not None:
+                row.talk_s = round(at - talking_since.timestamp(), 3)
+            if row.connected_at is not None and row.queued_at is not None:
+                row.wait_s = round(row.connected_at.timestamp() - row.queued_at.timestamp(), 3)
+            elif row.queued_at is not None:
+                row.wait_s = round(at - row.queued_at.timestamp(), 3)
 
     async def add_event(self, call_id: str, seq: int, kind: str, at: float,
                         data: dict[str, Any], topic: str | None) -> None:
@@ -176,6 +181,49 @@ class Store:
             s.add(ticket)
             await s.flush()
             return int(ticket.id)
+
+    async def update_interaction(self, call_id: str, **fields: Any) -> None:
+        """Set fields on an interaction; float times for *_at fields."""
+        async with self.session.begin() as s:
+            row = await s.get(Interaction, call_id)
+            if row is None:
+                return
+            for key, value in fields.items():
+                setattr(row, key, ts(value) if key.endswith("_at") and value is not None else value)
+
+    async def add_agent_state(self, agent_id: str, state: str, reason: str, call_id: str | None,
+                              at: float, topic: str | None, payload: str) -> None:
+        async with self.session.begin() as s:
+            s.add(AgentStateChange(agent_id=agent_id, state=state, reason=reason,
+                                   call_id=call_id, at=ts(at)))
+            if topic is not None:
+                s.add(OutboxRow(topic=topic, payload=payload, created_at=ts(at)))
+
+    async def add_outbox(self, topic: str, payload: str, at: float) -> None:
+        async with self.session.begin() as s:
+            s.add(OutboxRow(topic=topic, payload=payload, created_at=ts(at)))
+
+    async def customer_history(self, number: str, limit: int = 5) -> dict[str, Any]:
+        """Previous interactions and open tickets of the customer with this number."""
+        if not number:
+            return {"previous_interactions": [], "open_tickets": []}
+        async with self.session() as s:
+            customer_id = await s.scalar(select(Customer.id).where(Customer.number == number))
+            if customer_id is None:
+                return {"previous_interactions": [], "open_tickets": []}
+            rows = await s.scalars(select(Interaction).where(
+                Interaction.customer_id == customer_id, Interaction.ended_at.is_not(None))
+                .order_by(Interaction.entered_at.desc()).limit(limit))
+            tickets = await s.scalars(select(Ticket).where(
+                Ticket.customer_id == customer_id, Ticket.status.in_(("open", "follow_up"))))
+            return {
+                "previous_interactions": [
+                    {"id": r.id, "at": r.entered_at.isoformat(), "queue": r.queue,
+                     "agent": r.agent, "outcome": r.outcome, "disposition": r.disposition}
+                    for r in rows],
+                "open_tickets": [{"id": t.id, "status": t.status, "subject": t.subject}
+                                 for t in tickets],
+            }
 
     # --- outbox ---------------------------------------------------------------------
 

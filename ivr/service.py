@@ -22,7 +22,7 @@ from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AgiError, AmiError
 from core.bus import Bus
 from core.errors import ConfigError
-from core.events import CallDataUpdated, CallRouted, CallStarted, CallStepped
+from core.events import CallConnected, CallDataUpdated, CallRouted, CallStarted, CallStepped
 from core.store import Store
 from ivr.machine import (
     Action,
@@ -61,8 +61,16 @@ class IvrService:
         self.now = now or (lambda: datetime.now(UTC))
         self.tasks: set[asyncio.Task[None]] = set()
         self.parked: dict[str, str] = {}  # call_id -> channel, waiting for the ACD
+        self._runs: dict[str, asyncio.Task[None]] = {}
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
+        bus.subscribe(CallConnected, self._connected)
+
+    def _connected(self, ev: CallConnected) -> None:
+        """The ACD took the call: stop holding it (its parked AGI command never returns)."""
+        task = self._runs.pop(ev.call_id, None)
+        if task is not None and ev.call_id in self.parked:
+            task.cancel()
 
     def reload(self) -> bool:
         """Load the menus again; a broken file keeps the running ones (and says why)."""
@@ -81,7 +89,9 @@ class IvrService:
             return
         task = asyncio.ensure_future(self._run(ev))
         self.tasks.add(task)
+        self._runs[ev.call_id] = task
         task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(lambda _t: self._runs.pop(ev.call_id, None))
 
     # --- one call -------------------------------------------------------------------
 

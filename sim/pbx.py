@@ -449,12 +449,16 @@ class Pbx:
         if decision.kind == "unavailable":
             return "CHANUNAVAIL"
         self.set_state(ch, 5)
-        if decision.kind == "noanswer" or decision.after >= timeout:
-            await self.clock.sleep(timeout)
-            return "NOANSWER"
-        await self.clock.sleep(decision.after)
+        wait = timeout if decision.kind == "noanswer" or decision.after >= timeout else decision.after
+        ended = asyncio.ensure_future(ch.ended.wait())
+        try:  # ringing stops early if the channel is hung up (e.g. the caller gave up)
+            await asyncio.wait({ended}, timeout=wait / self.clock.speed)
+        finally:
+            ended.cancel()
         if ch.gone:
             return "CANCEL"
+        if wait == timeout:
+            return "NOANSWER"
         self.answer(ch)
         self.spawn(self._endpoint_talk(ch, endpoint))
         return "ANSWER"

@@ -121,7 +121,7 @@ async def test_english_support_is_queued_on_music_with_its_skills(rig: RigFactor
     routed = await r.routed_for(ch)
     assert (routed.kind, routed.target, routed.skills, routed.language) == \
         ("queue", "support", {"support": 3}, "en")
-    await r.until(lambda: "SET MUSIC ON default" in r.agi(ch), "music on hold")
+    await r.until(lambda: ch.moh == "default", "music on hold")
     commands = r.agi(ch)
     assert commands[:3] == ["ANSWER", "GET DATA custom/welcome 1 1",
                             "GET DATA custom/language-choice 3000 1"]

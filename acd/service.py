@@ -1,0 +1,334 @@
+"""The ACD: callers the IVR queued (still in AsyncAGI on music on hold) reach agents.
+
+The router picks; this service carries it out over AMI: it originates the agent's leg
+(its `ChannelId` chosen here, so the registry knows the leg before it exists) into
+[centralita-legs], publishes the screen-pop while the phone rings, and on answer joins
+caller and agent with the `Bridge` action. A ring that is not answered puts the caller
+back in their place and counts a miss for the agent. Wrap-up follows every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from acd.agents import AgentStatus, Refused, State, missed, move
+from acd.model import AcdConfig
+from acd.routing import Offer, Router
+from asterisk.client import AmiClient
+from asterisk.errors import AmiError
+from asterisk.events import OriginateResponse
+from core.bus import Bus
+from core.events import CallConnected, CallDataUpdated, CallEnded, CallRouted, CallStepped
+from core.registry import Registry
+from core.store import Journal, Store
+
+
+@dataclass(slots=True)
+class Waiting:
+    call_id: str
+    channel: str
+    queue: str
+    caller_num: str
+    entered: float
+    data: dict[str, Any]
+    legs: dict[str, str] = field(default_factory=dict)  # leg ChannelId -> agent id
+    ring: asyncio.Task[None] | None = None
+
+
+class AcdService:
+    def __init__(self, bus: Bus, ami: AmiClient, store: Store, journal: Journal,
+                 registry: Registry, config: AcdConfig, *, prefix: str | None,
+                 clock: Any = time.time) -> None:
+        self.bus = bus
+        self.ami = ami
+        self.store = store
+        self.journal = journal
+        self.registry = registry
+        self.config = config
+        self.prefix = prefix
+        self.clock = clock
+        self.router = Router([q.rules(name) for name, q in config.queues.items()])
+        self.agents = {a.id: a for a in config.agents}
+        self.status: dict[str, AgentStatus] = {}
+        self.waiting: dict[str, Waiting] = {}
+        self.connected: dict[str, tuple[str, float]] = {}  # call_id -> (agent, connected at)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.log = structlog.get_logger("acd")
+        for a in config.agents:
+            self.router.add_agent(a.id, a.skills, a.queues)
+            self.status[a.id] = AgentStatus()
+        bus.subscribe(CallRouted, self._routed)
+        bus.subscribe(CallEnded, self._ended)
+
+    # --- agents -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        now = self.clock()
+        for a in self.config.agents:
+            if a.login:
+                self.set_state(a.id, "ready", now, reason="login")
+
+    def set_state(self, agent_id: str, to: State, now: float, *, reason: str = "",
+                  call_id: str | None = None) -> AgentStatus:
+        status = move(self.status[agent_id], to, now,
+                      reason=reason if to == "paused" else "", call_id=call_id)
+        return self._apply(agent_id, status, reason)
+
+    def _apply(self, agent_id: str, status: AgentStatus, why: str = "") -> AgentStatus:
+        self.status[agent_id] = status
+        if status.state == "ready":
+            self.router.set_ready(agent_id, status.since)
+        else:
+            self.router.set_not_ready(agent_id)
+        self.log.info("acd.agent_state", agent=agent_id, state=status.state,
+                      reason=status.reason or why, call_id=status.call_id)
+        self._record_state(agent_id, status, why)
+        if status.state == "ready":
+            self._spawn(self._dispatch_agent(agent_id))
+        return status
+
+    def _record_state(self, agent_id: str, status: AgentStatus, why: str) -> None:
+        topic = f"{self.prefix}agents/{agent_id}/state" if self.prefix is not None else None
+        payload = json.dumps({"v": 1, "agent": agent_id, "state": status.state,
+                              "reason": status.reason or why, "call_id": status.call_id,
+                              "at": status.since})
+
+        async def op() -> None:
+            await self.store.add_agent_state(agent_id, status.state, status.reason or why,
+                                             status.call_id, status.since, topic, payload)
+
+        self.journal.submit(f"agent state {agent_id}", op, outbox=topic is not None)
+
+    # --- calls ------------------------------------------------------------------------
+
+    def _routed(self, ev: CallRouted) -> None:
+        if ev.kind != "queue":
+            return
+        if ev.target not in self.config.queues:
+            self.log.error("acd.unknown_queue", call_id=ev.call_id, queue=ev.target)
+            self.bus.publish(CallStepped(ev.call_id, "acd.unknown_queue", ev.at,
+                                         {"queue": ev.target}))
+            return
+        call = self.registry.calls.get(ev.call_id)
+        number = call.caller_num if call is not None else ""
+        w = Waiting(ev.call_id, ev.channel, ev.target, number, ev.at, dict(ev.data))
+        self.waiting[ev.call_id] = w
+        self.router.add_call(ev.call_id, ev.target, needs=ev.skills, priority=ev.priority,
+                             entered=ev.at)
+        position = self.router.position(ev.call_id)
+        self.bus.publish(CallStepped(ev.call_id, "acd.queued", ev.at,
+                                     {"queue": ev.target, "position": position,
+                                      "skills": ev.skills, "priority": ev.priority}))
+        self._update(ev.call_id, queue=ev.target, queued_at=ev.at)
+        self._spawn(self._dispatch_call(ev.call_id))
+
+    async def _dispatch_call(self, call_id: str) -> None:
+        offer = self.router.next_for_call(call_id, self.clock())
+        if offer is not None:
+            await self._ring(offer)
+
+    async def _dispatch_agent(self, agent_id: str) -> None:
+        offer = self.router.next_for_agent(agent_id, self.clock())
+        if offer is not None:
+            await self._ring(offer)
+
+    async def _ring(self, offer: Offer) -> None:
+        w = self.waiting.get(offer.call_id)
+        if w is None:
+            for agent_id in offer.agent_ids:
+                self._apply(agent_id, AgentStatus("ready", "", self.clock()))
+            return
+        now = self.clock()
+        queue = self.config.queues[w.queue]
+        outcomes: dict[str, asyncio.Future[OriginateResponse]] = {}
+        for agent_id in offer.agent_ids:
+            agent = self.agents[agent_id]
+            self.set_state(agent_id, "reserved", now, call_id=w.call_id)
+            leg = f"acd-{uuid.uuid4().hex[:12]}"
+            w.legs[leg] = agent_id
+            self.registry.expect(leg, w.call_id)
+            self.bus.publish(CallStepped(w.call_id, "acd.offered", now,
+                                         {"agent": agent_id, "queue": w.queue}))
+            self._update(w.call_id, offered_at=now, agent=agent_id)
+            self._spawn(self._screenpop(w, agent_id, now))
+            try:
+                outcomes[leg] = await self.ami.originate({
+                    "Channel": agent.device, "Context": "centralita-legs",
+                    "Exten": agent.extension or agent.id, "Priority": "1",
+                    "Timeout": str(int(queue.ring_timeout * 1000)), "ChannelId": leg,
+                    "CallerID": f"{w.queue} <{w.caller_num or 'unknown'}>",
+                    "Variable": [f"CENTRALITA_CALL_ID={w.call_id}", f"CENTRALITA_AGENT={agent_id}"],
+                })
+            except AmiError as exc:
+                self.log.warning("acd.originate_failed", call_id=w.call_id, agent=agent_id,
+                                 error=str(exc))
+                w.legs.pop(leg, None)
+                self._no_answer(agent_id, w)
+        if outcomes:
+            await self._await_answer(w, outcomes)
+
+    async def _await_answer(self, w: Waiting,
+                            outcomes: dict[str, asyncio.Future[OriginateResponse]]) -> None:
+        pending = set(outcomes.values())
+        leg_of = {fut: leg for leg, fut in outcomes.items()}
+        winner: tuple[str, OriginateResponse] | None = None
+        while pending and winner is None:
+            done, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
+            for fut in done:
+                leg = leg_of[fut]
+                agent_id = w.legs.get(leg)
+                try:
+                    response = fut.result()
+                except AmiError:
+                    response = None
+                if response is not None and response.success and winner is None:
+                    winner = (leg, response)
+                elif agent_id is not None:
+                    if response is not None and response.success:  # lost a ring-all race
+                        await self._hangup(response.channel)
+                        self._apply(agent_id, AgentStatus("ready", "", self.clock()))
+                    elif w.call_id not in self.waiting:  # the caller left: not the agent's miss
+                        self._apply(agent_id, AgentStatus("ready", "", self.clock()))
+                    else:
+                        self._no_answer(agent_id, w)
+                    w.legs.pop(leg, None)
+        for fut in pending:  # ring-all: the others stop ringing
+            leg = leg_of[fut]
+            agent_id = w.legs.pop(leg, None)
+            await self._hangup_leg(leg)
+            if agent_id is not None:
+                self._apply(agent_id, AgentStatus("ready", "", self.clock()))
+        if winner is not None:
+            await self._connect(w, winner[0], winner[1])
+        elif w.call_id in self.waiting:
+            self.router.return_call(w.call_id)
+            self._spawn(self._dispatch_call(w.call_id))
+
+    def _no_answer(self, agent_id: str, w: Waiting) -> None:
+        limit = self.agents[agent_id].max_no_answer
+        status = missed(self.status[agent_id], self.clock(), limit)
+        self.bus.publish(CallStepped(w.call_id, "acd.no_answer",
+                                     self.clock(), {"agent": agent_id, "misses": status.misses}))
+        self._apply(agent_id, status, "no_answer" if status.state == "paused" else "")
+
+    async def _connect(self, w: Waiting, leg: str, response: OriginateResponse) -> None:
+        agent_id = w.legs.pop(leg)
+        now = self.clock()
+        if w.call_id not in self.waiting:  # the caller left while the phone rang
+            await self._hangup(response.channel)
+            self._apply(agent_id, AgentStatus("ready", "", now))
+            return
+        try:
+            await self.ami.send("Bridge", {"Channel1": w.channel, "Channel2": response.channel,
+                                           "Tone": "no"})
+        except AmiError as exc:
+            self.log.warning("acd.bridge_failed", call_id=w.call_id, agent=agent_id,
+                             error=str(exc))
+            self.bus.publish(CallStepped(w.call_id, "acd.bridge_failed", now,
+                                         {"agent": agent_id, "error": str(exc)[:200]}))
+            await self._hangup(response.channel)
+            self._apply(agent_id, AgentStatus("ready", "", now))
+            if w.call_id in self.waiting:
+                self.router.return_call(w.call_id)
+                self._spawn(self._dispatch_call(w.call_id))
+            return
+        self.waiting.pop(w.call_id, None)
+        self.router.remove_call(w.call_id)
+        self.connected[w.call_id] = (agent_id, now)
+        self.set_state(agent_id, "on_call", now, call_id=w.call_id)
+        self.bus.publish(CallConnected(w.call_id, agent_id, response.channel, now))
+        self.bus.publish(CallStepped(w.call_id, "acd.connected", now,
+                                     {"agent": agent_id, "queue": w.queue,
+                                      "wait": round(now - w.entered, 3)}))
+        self._update(w.call_id, connected_at=now, agent=agent_id)
+
+    def _ended(self, ev: CallEnded) -> None:
+        w = self.waiting.pop(ev.call_id, None)
+        if w is not None:
+            position = self.router.position(ev.call_id) if ev.call_id in self.router.calls else 0
+            self.router.remove_call(ev.call_id)
+            wait = round(ev.at - w.entered, 3)
+            self.bus.publish(CallStepped(ev.call_id, "acd.abandoned", ev.at,
+                                         {"queue": w.queue, "wait": wait, "position": position}))
+            self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {"abandoned": {
+                "queue": w.queue, "wait": wait, "position": position}}, outcome="abandoned"))
+            for leg in list(w.legs):  # the ring stops: no zombie call reaches the agent
+                self._spawn(self._hangup_leg(leg))
+            return
+        done = self.connected.pop(ev.call_id, None)
+        if done is None:
+            return
+        agent_id, since = done
+        self.router.record_call(agent_id, ev.at - since)
+        self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
+        wrapup = self.config.queues[self._queue_of(agent_id)].wrapup if self.agents[agent_id].queues \
+            else 0
+        try:
+            self.set_state(agent_id, "wrapup", ev.at, call_id=ev.call_id)
+        except Refused:
+            return
+        self._spawn(self._end_wrapup(agent_id, ev.call_id, wrapup))
+
+    def _queue_of(self, agent_id: str) -> str:
+        return next(iter(self.agents[agent_id].queues))
+
+    async def _end_wrapup(self, agent_id: str, call_id: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        status = self.status[agent_id]
+        if status.state == "wrapup" and status.call_id == call_id:
+            self._update(call_id, wrapup_s=round(self.clock() - status.since, 3))
+            self.set_state(agent_id, "ready", self.clock())
+
+    # --- helpers ----------------------------------------------------------------------
+
+    async def _hangup(self, channel: str) -> None:
+        with contextlib.suppress(AmiError):
+            await self.ami.send("Hangup", {"Channel": channel})
+
+    async def _hangup_leg(self, leg: str) -> None:
+        ch = self.registry.by_uniqueid.get(leg)
+        if ch is not None:
+            await self._hangup(ch.name)
+
+    def _update(self, call_id: str, **fields: Any) -> None:
+        async def op() -> None:
+            await self.store.update_interaction(call_id, **fields)
+
+        self.journal.submit(f"acd update {call_id}", op)
+
+    async def _screenpop(self, w: Waiting, agent_id: str, now: float) -> None:
+        """What the agent's desktop shows while their phone rings."""
+        if self.prefix is None:
+            return
+        history = await self.store.customer_history(w.caller_num)
+        payload = json.dumps({
+            "v": 1, "call_id": w.call_id, "agent": agent_id, "queue": w.queue,
+            "wait": round(now - w.entered, 3), "caller_num": w.caller_num,
+            "customer": w.data.get("customer"), "ivr": {k: v for k, v in w.data.items()
+                                                        if k != "customer"},
+            **history,
+        }, default=str)
+        topic = f"{self.prefix}agents/{agent_id}/screenpop"
+
+        async def op() -> None:
+            await self.store.add_outbox(topic, payload, now)
+
+        self.journal.submit(f"screenpop {w.call_id}", op, outbox=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("acd.task_failed", error=repr(task.exception()))

@@ -1,0 +1,209 @@
+"""The ACD on the simulated PBX: queued callers reach agents' phones, with screen-pop,
+ring-no-answer, callers who give up, and every agent state stored."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.app import Engine
+from core.events import CallRouted
+from core.settings import (
+    AcdSettings,
+    AmiSettings,
+    DatabaseSettings,
+    IvrSettings,
+    MqttSettings,
+    Settings,
+)
+from core.store import Store
+from sim.endpoints import Endpoint, caller
+from sim.pbx import Channel, Pbx
+from sim.server import AmiServer
+from tests.conftest import until
+from tests.integration.test_slice import Subscriber
+
+Sim = tuple[Pbx, AmiServer]
+
+IVR = """\
+default_menu: main
+nodes:
+  main:
+    type: menu
+    prompts: [hello-world]
+    options:
+      "1": {queue: support, skills: {support: 2}}
+    timeout: 3
+    retries: 0
+    fallback: {queue: support}
+"""
+QUEUES = """\
+queues:
+  support:
+    skills: {support: 1}
+    ring_timeout: 2
+    wrapup: 1
+"""
+AGENTS = """\
+skills: [support]
+agents:
+  - {id: "1001", device: PJSIP/agent1001, extension: "1001", skills: {support: 5},
+     queues: {support: 0}, login: true, max_no_answer: 2}
+  - {id: "1002", device: PJSIP/agent1002, extension: "1002", skills: {support: 5},
+     queues: {support: 0}, login: true, max_no_answer: 2}
+"""
+
+
+class Rig:
+    def __init__(self, pbx: Pbx, server: AmiServer, engine: Engine, db: str) -> None:
+        self.pbx, self.server, self.engine, self.db = pbx, server, engine, db
+        self.routed: list[CallRouted] = []
+        engine.bus.subscribe(CallRouted, self.routed.append)
+
+    def call(self, number: str = "+34911000000", patience: float = 120.0) -> Channel:
+        return self.pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
+                                      caller_num=number,
+                                      endpoint=caller(((0.3, "1"),), patience=patience,
+                                                      reactive=True))
+
+    async def states(self, agent: str) -> list[str]:
+        await self.engine.journal.drain()
+        from sqlalchemy import select
+
+        from core.models import AgentStateChange
+
+        store = Store(self.db)
+        try:
+            async with store.session() as s:
+                rows = await s.scalars(select(AgentStateChange.state)
+                                       .where(AgentStateChange.agent_id == agent)
+                                       .order_by(AgentStateChange.id))
+                return list(rows)
+        finally:
+            await store.close()
+
+    async def interaction(self, ch: Channel) -> Any:
+        await self.engine.journal.drain()
+        from sqlalchemy import select
+
+        from core.models import Interaction
+
+        store = Store(self.db)
+        try:
+            async with store.session() as s:
+                return await s.scalar(select(Interaction).where(Interaction.channel == ch.name))
+        finally:
+            await store.close()
+
+
+@pytest.fixture
+async def acd(sim: Sim, tmp_path: Path, mqtt_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
+    pbx, server = sim
+    engines: list[tuple[Engine, asyncio.Task[None]]] = []
+
+    async def make(phones: dict[str, Endpoint], prefix: str = "acd/") -> Rig:
+        for name, text in (("ivr.yaml", IVR), ("queues.yaml", QUEUES), ("agents.yaml", AGENTS)):
+            (tmp_path / name).write_text(text)
+        db = f"sqlite+aiosqlite:///{tmp_path}/acd.db"
+        settings = Settings(
+            ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
+            database=DatabaseSettings(url=db),
+            mqtt=MqttSettings(url=mqtt_url, prefix=prefix, client_id=uuid.uuid4().hex[:8]),
+            ivr=IvrSettings(file=str(tmp_path / "ivr.yaml")),
+            acd=AcdSettings(queues=str(tmp_path / "queues.yaml"),
+                            agents=str(tmp_path / "agents.yaml")))
+        pbx.endpoints.update(phones)
+        engine = Engine(settings)
+        task = asyncio.ensure_future(engine.run(install_signals=False))
+        engines.append((engine, task))
+        await engine.ami.wait_ready(10)
+        return Rig(pbx, server, engine, db)
+
+    yield make
+    for engine, task in engines:
+        engine.stop.set()
+        await task
+
+
+def originates(rig: Rig) -> list[str]:
+    return [m.get("Channel") for m in rig.server.received if m.get("Action") == "Originate"]
+
+
+async def test_a_queued_caller_reaches_an_agent_with_a_screenpop(
+        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
+    prefix = f"acd{uuid.uuid4().hex[:6]}/"
+    async with Subscriber(mqtt_url, prefix) as sub:
+        rig = await acd({"agent1001": Endpoint(answer_after=1.0, talk_time=5.0),
+                         "agent1002": Endpoint(answer_after=1.0, talk_time=5.0)}, prefix)
+        ch = rig.call()
+        await until(lambda: ch.bridge is not None, 10, "caller bridged to an agent")
+        await until(lambda: ch.gone, 10, "the agent to finish the call")
+        await until(lambda: any("/screenpop" in t for t, _ in sub.messages), 10, "screen-pop")
+        await until(lambda: any(t.endswith("/state") and p["state"] == "wrapup"
+                                for t, p in sub.messages), 10, "wrap-up published")
+    bridges = [m for m in rig.server.received if m.get("Action") == "Bridge"]
+    assert len(bridges) == 1 and bridges[0].get("Channel1") == ch.name
+    assert len(originates(rig)) == 1  # one agent rang, once
+    topic, pop = next((t, p) for t, p in sub.messages if t.endswith("/screenpop"))
+    agent = topic.split("/")[-2]
+    assert pop["queue"] == "support" and pop["caller_num"] == "+34911000000"
+    assert "previous_interactions" in pop and "open_tickets" in pop
+    row = await rig.interaction(ch)
+    assert (row.queue, row.agent, row.outcome) == ("support", agent, "answered")
+    assert row.connected_at is not None and row.wait_s is not None and row.talk_s > 0
+    await until(lambda: rig.engine.acd.status[agent].state == "ready", 5, "wrap-up to end")  # type: ignore[union-attr]
+    assert await rig.states(agent) == ["ready", "reserved", "on_call", "wrapup", "ready"]
+    states = [p["state"] for t, p in sub.messages if t == f"{prefix}agents/{agent}/state"]
+    assert states[:4] == ["ready", "reserved", "on_call", "wrapup"]
+
+
+async def test_ring_no_answer_returns_the_caller_and_pauses_a_repeat_offender(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({"agent1001": Endpoint(ring="noanswer"),
+                     "agent1002": Endpoint(ring="noanswer")})
+    ch = rig.call()
+    await until(lambda: all(s.state == "paused" for s in rig.engine.acd.status.values()),  # type: ignore[union-attr]
+                15, "both agents paused for not answering")
+    assert not ch.gone and ch.bridge is None  # still waiting, in their place
+    assert {s.reason for s in rig.engine.acd.status.values()} == {"no_answer"}  # type: ignore[union-attr]
+    assert len(originates(rig)) == 4  # two misses each
+    assert await rig.states("1001") == ["ready", "reserved", "ready", "reserved", "paused"]
+
+
+async def test_a_caller_who_hangs_up_while_the_agent_rings_leaves_no_zombie(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=30.0),
+                     "agent1002": Endpoint(answer_after=30.0)})
+    ch = rig.call(patience=3.0)  # queued at ~2.3 s, gives up during the first 2 s ring
+    await until(lambda: any(c.name.startswith("PJSIP/agent") for c in rig.pbx.channels.values()),
+                10, "an agent phone to ring")
+    await until(lambda: ch.gone, 10, "the caller to give up")
+    await until(lambda: not any(c.name.startswith("PJSIP/agent") for c in rig.pbx.channels.values()),
+                10, "the ring to stop")
+    await until(lambda: all(s.state == "ready" for s in rig.engine.acd.status.values()),  # type: ignore[union-attr]
+                10, "agents ready again")
+    assert {s.misses for s in rig.engine.acd.status.values()} == {0}  # type: ignore[union-attr]
+    row = await rig.interaction(ch)
+    assert row.outcome == "abandoned" and row.data["abandoned"]["queue"] == "support"
+    assert not [m for m in rig.server.received if m.get("Action") == "Bridge"]
+
+
+async def test_callers_wait_when_no_agent_is_free_and_are_served_in_order(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=3.0),
+                     "agent1002": Endpoint(ring="unavailable")})
+    first = rig.call("+34911000001")
+    await asyncio.sleep(0.1)
+    second = rig.call("+34911000002")
+    await until(lambda: first.bridge is not None, 10, "first caller connected")
+    assert second.bridge is None
+    await until(lambda: second.bridge is not None, 20, "second caller connected after the first")
+    row = await rig.interaction(second)
+    assert row.agent == "1001"
+    payload = [m.getall("Variable") for m in rig.server.received if m.get("Action") == "Originate"]
+    assert all(any(v.startswith("CENTRALITA_CALL_ID=") for v in p) for p in payload)
