@@ -93,6 +93,8 @@ class Queue(_Strict):
     join_empty: bool = True  # callers may join while no agent is logged in
     escalation: list[EscalationStep] = Field(default_factory=list)
     announcements: Announcements = Announcements()
+    #: keys a waiting caller may press, e.g. {"1": {callback: true}, "2": {voicemail: 200@default}}
+    keys: dict[str, TargetIn] = Field(default_factory=dict)
     tier: Annotated[int, Field(ge=1, le=3)] = 1
 
     def rules(self, name: str) -> QueueRules:
@@ -136,7 +138,7 @@ class AcdConfig(_Strict):
                 if skill not in known:
                     out.append(("queues", qnode, ("queues", name, "skills", skill),
                                 f"unknown skill {skill!r} (agents.yaml lists {sorted(known)})"))
-            targets = [q.overflow] + [s.overflow for s in q.escalation]
+            targets = [q.overflow, *[s.overflow for s in q.escalation], *q.keys.values()]
             for t in targets:
                 if t is not None and t.queue and t.queue not in self.queues:
                     out.append(("queues", qnode, ("queues", name),

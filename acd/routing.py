@@ -170,8 +170,11 @@ class Router:
             self._push_call(call)
 
     def move_call(self, call_id: str, queue: str) -> None:
-        """Overflow to another queue, keeping the caller's original arrival time."""
+        """Overflow to another queue, keeping the caller's original arrival time; the call
+        now needs what the new queue needs (overflow is a way of widening who may answer)."""
         call = self.calls[call_id]
+        call.priority += self.rules[queue].priority - self.rules[call.queue].priority
+        call.needs = dict(self.rules[queue].skills)
         call.queue = queue
         call.offered = False
         self._push_call(call)

@@ -14,16 +14,17 @@ import contextlib
 import json
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from acd.agents import AgentStatus, Refused, State, missed, move
-from acd.model import AcdConfig
+from acd.model import AcdConfig, Target
 from acd.routing import Offer, Router
 from asterisk.client import AmiClient
-from asterisk.errors import AmiError
+from asterisk.errors import AgiChannelGone, AmiError
 from asterisk.events import OriginateResponse
 from core.bus import Bus
 from core.events import CallConnected, CallDataUpdated, CallEnded, CallRouted, CallStepped
@@ -40,7 +41,7 @@ class Waiting:
     entered: float
     data: dict[str, Any]
     legs: dict[str, str] = field(default_factory=dict)  # leg ChannelId -> agent id
-    ring: asyncio.Task[None] | None = None
+    hold: asyncio.Task[None] | None = None  # the caller's time on hold (music, announcements)
 
 
 class AcdService:
@@ -61,6 +62,8 @@ class AcdService:
         self.waiting: dict[str, Waiting] = {}
         self.connected: dict[str, tuple[str, float]] = {}  # call_id -> (agent, connected at)
         self.tasks: set[asyncio.Task[None]] = set()
+        #: recent handle times (talk + wrap-up) per queue, for estimated waits
+        self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
         self.log = structlog.get_logger("acd")
         for a in config.agents:
             self.router.add_agent(a.id, a.skills, a.queues)
@@ -128,7 +131,23 @@ class AcdService:
                                      {"queue": ev.target, "position": position,
                                       "skills": ev.skills, "priority": ev.priority}))
         self._update(ev.call_id, queue=ev.target, queued_at=ev.at)
-        self._spawn(self._dispatch_call(ev.call_id))
+        queue = self.config.queues[ev.target]
+        refusal = self._refusal(ev.target)
+        w.hold = self._spawn(self._hold(w, refused=refusal, entry=True))
+        if refusal is None:
+            self._spawn(self._dispatch_call(ev.call_id))
+        elif queue.overflow is None:
+            self.log.warning("acd.refused_without_overflow", call_id=ev.call_id, why=refusal)
+
+    def _refusal(self, queue: str) -> str | None:
+        """Why a new caller may not join `queue` now (full, nobody logged in), if so."""
+        q = self.config.queues[queue]
+        if q.max_length is not None and self.router.waiting(queue) > q.max_length:
+            return "full"
+        if not q.join_empty and not any(queue in self.agents[a].queues and st.state != "logged_out"
+                                        for a, st in self.status.items()):
+            return "no_agents"
+        return None
 
     async def _dispatch_call(self, call_id: str) -> None:
         offer = self.router.next_for_call(call_id, self.clock())
@@ -242,13 +261,15 @@ class AcdService:
             return
         self.waiting.pop(w.call_id, None)
         self.router.remove_call(w.call_id)
+        if w.hold is not None:  # its AGI command is frozen by the bridge; stop holding it
+            w.hold.cancel()
         self.connected[w.call_id] = (agent_id, now)
         self.set_state(agent_id, "on_call", now, call_id=w.call_id)
         self.bus.publish(CallConnected(w.call_id, agent_id, response.channel, now))
         self.bus.publish(CallStepped(w.call_id, "acd.connected", now,
                                      {"agent": agent_id, "queue": w.queue,
                                       "wait": round(now - w.entered, 3)}))
-        self._update(w.call_id, connected_at=now, agent=agent_id)
+        self._update(w.call_id, connected_at=now, agent=agent_id, wait_s=round(now - w.entered, 3))
 
     def _ended(self, ev: CallEnded) -> None:
         w = self.waiting.pop(ev.call_id, None)
@@ -268,6 +289,8 @@ class AcdService:
             return
         agent_id, since = done
         self.router.record_call(agent_id, ev.at - since)
+        queue_name = self._queue_of(agent_id)
+        self.handled[queue_name].append(ev.at - since + self.config.queues[queue_name].wrapup)
         self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
         wrapup = self.config.queues[self._queue_of(agent_id)].wrapup if self.agents[agent_id].queues \
             else 0
@@ -286,6 +309,134 @@ class AcdService:
         if status.state == "wrapup" and status.call_id == call_id:
             self._update(call_id, wrapup_s=round(self.clock() - status.since, 3))
             self.set_state(agent_id, "ready", self.clock())
+
+    # --- the caller on hold -----------------------------------------------------------
+
+    async def _hold(self, w: Waiting, *, refused: str | None = None, entry: bool = False) -> None:
+        q = self.config.queues[w.queue]
+        ann = q.announcements
+        agi = self.ami.agi
+        try:
+            if refused is not None and q.overflow is not None:
+                await self._overflow(w, q.overflow, refused)
+                return
+            await agi(w.channel, f"SET MUSIC ON {q.moh}")
+            if entry and ann.entry:
+                await self._announce(w, [ann.entry])
+            now = self.clock()
+            next_position = now + ann.position_every if ann.position_every else float("inf")
+            next_periodic = now + ann.periodic_every if ann.periodic else float("inf")
+            while w.call_id in self.waiting:
+                now = self.clock()
+                due = [next_position, next_periodic, now + 30.0]
+                if q.max_wait is not None:
+                    due.append(w.entered + q.max_wait)
+                due += [w.entered + st.after for st in q.escalation if w.entered + st.after > now]
+                wait = max(0.1, min(due) - now)
+                r = await agi(w.channel, f"WAIT FOR DIGIT {int(wait * 1000)}", timeout=wait + 30)
+                if w.call_id not in self.waiting:
+                    return
+                if r.value > 0 and not self._ringing(w):
+                    key = chr(r.value)
+                    self.bus.publish(CallStepped(w.call_id, "acd.key", self.clock(),
+                                                 {"queue": w.queue, "key": key}))
+                    target = q.keys.get(key)
+                    if target is not None:
+                        await self._overflow(w, target, f"key {key}")
+                        return
+                now = self.clock()
+                if not self._ringing(w):
+                    if q.max_wait is not None and now - w.entered >= q.max_wait \
+                            and q.overflow is not None:
+                        await self._overflow(w, q.overflow, "max_wait")
+                        return
+                    step = next((st for st in reversed(q.escalation) if st.overflow is not None
+                                 and now - w.entered >= st.after), None)
+                    if step is not None and step.overflow is not None:
+                        await self._overflow(w, step.overflow, f"waited {step.after:g} s")
+                        return
+                    self._spawn(self._dispatch_call(w.call_id))  # escalation may have relaxed
+                if now >= next_position:
+                    await self._announce_position(w)
+                    next_position = now + (ann.position_every or float("inf"))
+                if now >= next_periodic and ann.periodic:
+                    await self._announce(w, [ann.periodic])
+                    next_periodic = now + ann.periodic_every
+        except AgiChannelGone:
+            return
+        except AmiError as exc:
+            self.log.warning("acd.hold_failed", call_id=w.call_id, error=str(exc))
+
+    def _ringing(self, w: Waiting) -> bool:
+        call = self.router.calls.get(w.call_id)
+        return call is not None and call.offered
+
+    def estimated_wait(self, queue: str, position: int) -> float:
+        """Position x recent mean handle time / agents on duty (not a constant)."""
+        recent = self.handled[queue]
+        handle = sum(recent) / len(recent) if recent else 180.0
+        on_duty = sum(1 for a, st in self.status.items()
+                      if queue in self.agents[a].queues and st.state not in ("logged_out", "paused"))
+        return position * handle / max(1, on_duty)
+
+    async def _announce_position(self, w: Waiting) -> None:
+        if w.call_id not in self.router.calls:
+            return
+        position = self.router.position(w.call_id)
+        ewt = self.estimated_wait(w.queue, position)
+        minutes = max(1, round(ewt / 60))
+        self.bus.publish(CallStepped(w.call_id, "acd.announced", self.clock(),
+                                     {"position": position, "estimated_wait": round(ewt)}))
+        if position == 1:
+            await self._announce(w, ["queue-youarenext"])
+        else:
+            await self._announce(w, ["queue-thereare"], number=position - 1,
+                                 after=["queue-callswaiting"])
+        await self._announce(w, ["queue-holdtime"], number=minutes, after=["queue-minutes"])
+
+    async def _announce(self, w: Waiting, prompts: list[str], *, number: int | None = None,
+                        after: list[str] | None = None) -> None:
+        """Music off, prompts (a key pressed during them is ignored), music on again."""
+        agi = self.ami.agi
+        moh = self.config.queues[w.queue].moh
+        await agi(w.channel, "SET MUSIC OFF")
+        for prompt in prompts:
+            await agi(w.channel, f"GET DATA {prompt} 1 1")
+        if number is not None:
+            await agi(w.channel, f'SAY NUMBER {number} ""')
+        for prompt in after or []:
+            await agi(w.channel, f"GET DATA {prompt} 1 1")
+        await agi(w.channel, f"SET MUSIC ON {moh}")
+
+    async def _overflow(self, w: Waiting, target: Target, reason: str) -> None:
+        now = self.clock()
+        self.bus.publish(CallStepped(w.call_id, "acd.overflowed", now,
+                                     {"from": w.queue, "to": target.label, "reason": reason,
+                                      "wait": round(now - w.entered, 3)}))
+        agi = self.ami.agi
+        if target.queue:  # keeps the caller's original arrival time
+            w.queue = target.queue
+            self.router.move_call(w.call_id, target.queue)
+            self._update(w.call_id, queue=target.queue)
+            self._spawn(self._dispatch_call(w.call_id))
+            w.hold = self._spawn(self._hold(w))
+            return
+        self.waiting.pop(w.call_id, None)
+        self.router.remove_call(w.call_id)
+        outcome = "callback" if target.callback else "overflowed"
+        data: dict[str, Any] = {"overflow": {"from": w.queue, "to": target.label, "reason": reason}}
+        if target.callback:
+            data["callback"] = {"number": w.caller_num, "queue": w.queue, "requested_at": now}
+        self.bus.publish(CallDataUpdated(w.call_id, now, data, outcome=outcome))
+        await agi(w.channel, "SET MUSIC OFF")
+        if target.voicemail:
+            await agi(w.channel, f"EXEC VoiceMail {target.voicemail},u", timeout=600)
+        elif target.callback:
+            await agi(w.channel, "EXEC Playback queue-thankyou", timeout=60)
+        else:
+            for prompt in target.message or []:
+                await agi(w.channel, f"EXEC Playback {prompt}", timeout=600)
+        await agi(w.channel, "HANGUP", timeout=10)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -323,10 +474,11 @@ class AcdService:
 
         self.journal.submit(f"screenpop {w.call_id}", op, outbox=True)
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)

@@ -64,6 +64,8 @@ class Engine:
         if queues is not None and agents is not None:
             self.acd = AcdService(self.bus, self.ami, self.store, self.journal, self.registry,
                                   load_acd(queues, agents), prefix=prefix)
+            if self.ivr is not None:
+                self.ivr.hand_off = True
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
                                          backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()

@@ -135,10 +135,8 @@ class Store:
             talking_since = row.connected_at or row.answered_at
             if talking_since is not None:
                 row.talk_s = round(at - talking_since.timestamp(), 3)
-            if row.connected_at is not None and row.queued_at is not None:
-                row.wait_s = round(row.connected_at.timestamp() - row.queued_at.timestamp(), 3)
-            elif row.queued_at is not None:
-                row.wait_s = round(at - row.queued_at.timestamp(), 3)
+            if row.connected_at is None and row.queued_at is not None:
+                row.wait_s = round(at - row.queued_at.timestamp(), 3)  # waited, never answered
 
     async def add_event(self, call_id: str, seq: int, kind: str, at: float,
                         data: dict[str, Any], topic: str | None) -> None:

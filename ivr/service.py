@@ -61,6 +61,8 @@ class IvrService:
         self.now = now or (lambda: datetime.now(UTC))
         self.tasks: set[asyncio.Task[None]] = set()
         self.parked: dict[str, str] = {}  # call_id -> channel, waiting for the ACD
+        #: an ACD takes queued callers over; without one the IVR parks them on hold
+        self.hand_off = False
         self._runs: dict[str, asyncio.Task[None]] = {}
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
@@ -260,7 +262,9 @@ class _Call:
             skills=dict(route.skills), priority=route.priority, language=language,
             data=dict(self.data)))
         if route.kind == "queue":
-            # Parked in AsyncAGI on music on hold: the ACD takes it from here.
+            if self.s.hand_off:
+                return  # the ACD drives the waiting caller's AsyncAGI from here
+            # No ACD configured: park on music on hold until the caller hangs up.
             self.s.parked[ev.call_id] = self.channel
             await self.agi("SET MUSIC ON default")
             while True:

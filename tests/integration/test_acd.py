@@ -106,8 +106,9 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str) -> AsyncIterator[Callable
     pbx, server = sim
     engines: list[tuple[Engine, asyncio.Task[None]]] = []
 
-    async def make(phones: dict[str, Endpoint], prefix: str = "acd/") -> Rig:
-        for name, text in (("ivr.yaml", IVR), ("queues.yaml", QUEUES), ("agents.yaml", AGENTS)):
+    async def make(phones: dict[str, Endpoint], prefix: str = "acd/", queues: str = QUEUES,
+                   agents: str = AGENTS) -> Rig:
+        for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents)):
             (tmp_path / name).write_text(text)
         db = f"sqlite+aiosqlite:///{tmp_path}/acd.db"
         settings = Settings(
@@ -207,3 +208,85 @@ async def test_callers_wait_when_no_agent_is_free_and_are_served_in_order(
     assert row.agent == "1001"
     payload = [m.getall("Variable") for m in rig.server.received if m.get("Action") == "Originate"]
     assert all(any(v.startswith("CENTRALITA_CALL_ID=") for v in p) for p in payload)
+
+
+# Engine times are real seconds (the sim's run ten times faster): keep them short here.
+HOLD_QUEUES = """\
+queues:
+  support:
+    skills: {support: 1}
+    ring_timeout: 5
+    max_wait: 40
+    overflow: {voicemail: "200@default"}
+    announcements: {entry: queue-thankyou, position_every: 1}
+    keys:
+      "1": {callback: true}
+    escalation:
+      - {after: 25, overflow: operator}
+  operator:
+    ring_timeout: 5
+"""
+HOLD_AGENTS = """\
+skills: [support]
+agents:
+  - {id: "1001", device: PJSIP/agent1001, skills: {support: 5}, queues: {support: 0}}
+  - {id: "2001", device: PJSIP/op2001, queues: {operator: 0}}
+"""
+
+
+def caller_commands(rig: Rig, ch: Channel) -> list[str]:
+    return [m.get("Command") for m in rig.server.received
+            if m.get("Action") == "AGI" and m.get("Channel") == ch.name]
+
+
+async def test_a_waiting_caller_hears_the_entry_message_and_their_position(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({}, queues=HOLD_QUEUES, agents=HOLD_AGENTS)  # nobody logged in
+    ch = rig.call()
+    await until(lambda: "GET DATA queue-youarenext 1 1" in caller_commands(rig, ch), 10,
+                "a position announcement")
+    got = caller_commands(rig, ch)
+    start = got.index("SET MUSIC ON default")
+    assert got[start:start + 4] == ["SET MUSIC ON default", "SET MUSIC OFF",
+                                    "GET DATA queue-thankyou 1 1", "SET MUSIC ON default"]
+    await until(lambda: any(c.startswith("SAY NUMBER") for c in caller_commands(rig, ch)), 5,
+                "the estimated wait")
+    assert 'SAY NUMBER 3 ""' in caller_commands(rig, ch)  # 1 x 180 s default handle / 1 agent
+    ch_row = await rig.interaction(ch)
+    assert ch_row.queue == "support"
+
+
+async def test_pressing_1_while_waiting_leaves_a_callback_request(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({}, queues=HOLD_QUEUES, agents=HOLD_AGENTS)
+    ch = rig.pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
+                               caller_num="+34911000077",
+                               endpoint=caller(((0.3, "1"), (8.0, "1")), patience=60,
+                                               reactive=True))
+    await until(lambda: ch.gone, 15, "the caller to be thanked and hung up")
+    assert caller_commands(rig, ch)[-2:] == ["EXEC Playback queue-thankyou", "HANGUP"]
+    row = await rig.interaction(ch)
+    assert row.outcome == "callback"
+    assert row.data["callback"]["number"] == "+34911000077"
+
+
+async def test_escalation_overflows_to_the_operator_queue_keeping_the_wait(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    agents = HOLD_AGENTS.replace('queues: {operator: 0}}', 'queues: {operator: 0}, login: true}')
+    rig = await acd({"op2001": Endpoint(answer_after=0.5, talk_time=2.0)},
+                    queues=HOLD_QUEUES.replace("after: 25", "after: 2"), agents=agents)
+    ch = rig.call()
+    await until(lambda: ch.bridge is not None, 15, "the operator to answer")
+    row = await rig.interaction(ch)
+    assert (row.queue, row.agent) == ("operator", "2001")
+    assert row.wait_s >= 2  # measured from when the caller joined the first queue
+
+
+async def test_max_wait_sends_the_caller_to_voicemail(acd: Callable[..., Awaitable[Rig]]) -> None:
+    queues = HOLD_QUEUES.replace("max_wait: 40", "max_wait: 2").replace("after: 25", "after: 60")
+    rig = await acd({}, queues=queues, agents=HOLD_AGENTS)
+    ch = rig.call()
+    await until(lambda: ch.gone, 20, "voicemail")
+    assert "EXEC VoiceMail 200@default,u" in caller_commands(rig, ch)
+    row = await rig.interaction(ch)
+    assert row.outcome == "overflowed" and row.data["overflow"]["reason"] == "max_wait"

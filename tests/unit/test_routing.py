@@ -143,7 +143,9 @@ def test_overflow_steps_and_moving_queues_keeps_the_wait() -> None:
     r.add_call("c", "sales", entered=0.0)
     assert r.due_overflows(100.0) == []
     assert r.due_overflows(120.0) == [Overflow("c", "support")]
+    r.calls["c"].needs["sales"] = 3
     r.move_call("c", "support")
+    assert r.calls["c"].needs == {}  # now it needs what support needs
     r.add_agent("a", {}, {"support": 0})
     r.set_ready("a", 121.0)
     assert r.next_for_agent("a", 121.0) == Offer("c", ("a",))
