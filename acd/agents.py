@@ -9,7 +9,7 @@ State = Literal["logged_out", "ready", "reserved", "on_call", "wrapup", "paused"
 
 # (from, to) moves an agent or the ACD may make; anything else is refused with a reason.
 MOVES: dict[State, frozenset[State]] = {
-    "logged_out": frozenset({"ready", "paused"}),
+    "logged_out": frozenset({"ready"}),
     "ready": frozenset({"reserved", "paused", "logged_out", "on_call"}),
     "reserved": frozenset({"on_call", "ready", "paused"}),
     "on_call": frozenset({"wrapup", "ready"}),

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -109,6 +109,51 @@ class AcdService:
                                              status.call_id, status.since, topic, payload)
 
         self.journal.submit(f"agent state {agent_id}", op, outbox=topic is not None)
+
+    def command(self, agent_id: str, action: str, reason: str | None = None) -> str | None:
+        """An agent's own command (desktop over MQTT, or a phone feature code). Returns why
+        it was refused, or None; a refused command changes nothing."""
+        if agent_id not in self.agents:
+            return f"unknown agent {agent_id!r}"
+        now = self.clock()
+        status = self.status[agent_id]
+        try:
+            if action == "login":
+                if status.state != "logged_out":
+                    return f"already logged in ({status.state})"
+                self.set_state(agent_id, "ready", now, reason="login")
+            elif action == "logout":
+                self.set_state(agent_id, "logged_out", now, reason="logout")
+            elif action == "pause":
+                self.set_state(agent_id, "paused", now, reason=reason or "")
+            elif action == "ready":
+                if status.state == "ready":
+                    return "already ready"
+                self.set_state(agent_id, "ready", now)
+            elif action == "end_wrapup":
+                if status.state != "wrapup":
+                    return f"not in wrap-up ({status.state})"
+                if status.call_id:
+                    self._update(status.call_id, wrapup_s=round(now - status.since, 3))
+                self.set_state(agent_id, "ready", now)
+            elif action == "extend_wrapup":
+                if status.state != "wrapup":
+                    return f"not in wrap-up ({status.state})"
+                if status.wrapup_extended:
+                    return "wrap-up can be extended once"
+                self.status[agent_id] = replace(status, wrapup_extended=True)
+                extra = self.config.queues[self._queue_of(agent_id)].wrapup
+                self._spawn(self._extend(agent_id, status.call_id or "", extra))
+            else:
+                return f"unknown action {action!r}"
+        except Refused as exc:
+            return str(exc)
+        return None
+
+    async def _extend(self, agent_id: str, call_id: str, seconds: float) -> None:
+        self.bus.publish(CallStepped(call_id, "acd.wrapup_extended", self.clock(),
+                                     {"agent": agent_id, "seconds": seconds}))
+        await asyncio.sleep(seconds)
 
     # --- calls ------------------------------------------------------------------------
 
@@ -305,6 +350,8 @@ class AcdService:
 
     async def _end_wrapup(self, agent_id: str, call_id: str, seconds: float) -> None:
         await asyncio.sleep(seconds)
+        if self.status[agent_id].wrapup_extended:
+            await asyncio.sleep(seconds)  # extended once, by one more wrap-up period
         status = self.status[agent_id]
         if status.state == "wrapup" and status.call_id == call_id:
             self._update(call_id, wrapup_s=round(self.clock() - status.since, 3))

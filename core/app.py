@@ -19,7 +19,7 @@ from asterisk.events import CoreShowChannel, decode_event
 from core.bus import Bus
 from core.calllog import CallLog
 from core.greeting import Greeter
-from core.mqtt import OutboxPublisher
+from core.mqtt import CommandListener, OutboxPublisher
 from core.registry import Registry
 from core.settings import Settings
 from core.store import Journal, Store
@@ -66,6 +66,12 @@ class Engine:
                                   load_acd(queues, agents), prefix=prefix)
             if self.ivr is not None:
                 self.ivr.hand_off = True
+        self.commands: CommandListener | None = None
+        if self.acd is not None and settings.mqtt.enabled:
+            acd = self.acd
+            self.commands = CommandListener(
+                settings.mqtt, lambda agent, cmd: acd.command(agent, cmd.action, cmd.reason),
+                backoff_max=settings.mqtt.retry_max)
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
                                          backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()
@@ -90,6 +96,8 @@ class Engine:
         tasks = [asyncio.ensure_future(self.journal.run())]
         if self.settings.mqtt.enabled:
             tasks.append(asyncio.ensure_future(self.publisher.run()))
+            if self.commands is not None:
+                tasks.append(asyncio.ensure_future(self.commands.run()))
         ami_task = asyncio.ensure_future(self.ami.run(stop=self.stop))
         tasks.append(ami_task)
         if self.ivr is not None and self.ivr.path is not None:

@@ -1,4 +1,5 @@
-"""Publishes the outbox to MQTT (aiomqtt), in order, surviving broker outages.
+"""MQTT (aiomqtt): the outbox published in order through broker outages, and agents'
+commands received.
 
 Rows are published oldest first with QoS 1 and marked only after the broker has
 acknowledged them, so a broker outage or an engine restart delays messages but loses
@@ -10,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
+from collections.abc import Callable
+from typing import Any, Literal
 
 import aiomqtt
 import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.settings import MqttSettings
 from core.store import Journal, Store
@@ -69,3 +74,84 @@ class OutboxPublisher:
                 if done:
                     await self.store.mark_published(done, time.time())
                     self.published += len(done)
+
+
+class AgentCommand(BaseModel):
+    """What an agent's desktop sends on `{prefix}agents/{agent_id}/commands` (version 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1] = 1
+    action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup"]
+    reason: str | None = Field(None, max_length=32)
+    request: str | None = Field(None, max_length=64)  # echoed back in the reply
+
+
+CommandHandler = Callable[[str, AgentCommand], str | None]  # -> error, or None when done
+
+
+class CommandListener:
+    """Subscribes to agents' commands; every command gets a reply on
+    `{prefix}agents/{agent_id}/replies`: ok, or the reason it was refused."""
+
+    def __init__(self, settings: MqttSettings, handler: CommandHandler, *,
+                 backoff_max: float = 10.0) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.backoff_max = backoff_max
+        self.log = structlog.get_logger("mqtt.commands").bind(broker=settings.url)
+        self.subscribed = False
+
+    async def run(self) -> None:
+        delay = 0.5
+        prefix = self.settings.prefix
+        while True:
+            try:
+                async with aiomqtt.Client(self.settings.host, self.settings.port,
+                                          identifier=f"{self.settings.client_id}-commands",
+                                          timeout=5) as client:
+                    await client.subscribe(f"{prefix}agents/+/commands", qos=1)
+                    self.subscribed = True
+                    delay = 0.5
+                    async for message in client.messages:
+                        reply_to, body = self.handle(str(message.topic), message.payload)
+                        if reply_to is not None:
+                            await client.publish(reply_to, body, qos=1)
+            except aiomqtt.MqttError as exc:
+                self.log.warning("mqtt.commands_disconnected", error=str(exc), retry_in=delay)
+            finally:
+                self.subscribed = False
+            await asyncio.sleep(delay)
+            delay = min(self.backoff_max, delay * 2)
+
+    def handle(self, topic: str, payload: Any) -> tuple[str | None, str]:
+        prefix = self.settings.prefix
+        parts = topic.removeprefix(prefix).split("/")
+        if len(parts) != 3 or parts[0] != "agents" or parts[2] != "commands":
+            return None, ""
+        agent_id = parts[1]
+        reply_to = f"{prefix}agents/{agent_id}/replies"
+        request = None
+        try:
+            raw = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else str(payload)
+            data = json.loads(raw)
+            request = data.get("request") if isinstance(data, dict) else None
+            command = AgentCommand.model_validate(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return reply_to, self._reply(False, f"not JSON: {exc}", request)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "(message)"
+            return reply_to, self._reply(False, f"{field}: {first['msg']}", request)
+        try:
+            error = self.handler(agent_id, command)
+        except Exception as exc:  # a bug must not stop the listener
+            self.log.exception("mqtt.command_failed", agent=agent_id)
+            error = f"internal error: {type(exc).__name__}"
+        if error:
+            self.log.info("mqtt.command_refused", agent=agent_id, action=command.action,
+                          error=error)
+        return reply_to, self._reply(error is None, error, command.request)
+
+    @staticmethod
+    def _reply(ok: bool, error: str | None, request: Any) -> str:
+        return json.dumps({"v": 1, "ok": ok, "error": error, "request": request})

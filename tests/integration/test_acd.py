@@ -290,3 +290,42 @@ async def test_max_wait_sends_the_caller_to_voicemail(acd: Callable[..., Awaitab
     assert "EXEC VoiceMail 200@default,u" in caller_commands(rig, ch)
     row = await rig.interaction(ch)
     assert row.outcome == "overflowed" and row.data["overflow"]["reason"] == "max_wait"
+
+
+async def test_agents_command_their_state_over_mqtt_and_bad_commands_are_refused(
+        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
+    import aiomqtt
+
+    prefix = f"cmd{uuid.uuid4().hex[:6]}/"
+    agents = AGENTS.replace("login: true, max_no_answer: 2}\n  - {id: \"1002\"",
+                            "login: false, max_no_answer: 2}\n  - {id: \"1002\"")
+    async with Subscriber(mqtt_url, prefix) as sub:
+        rig = await acd({}, prefix, agents=agents)
+        await until(lambda: rig.engine.commands is not None and rig.engine.commands.subscribed,
+                    10, "the command listener")
+        host, port = mqtt_url.removeprefix("mqtt://").split(":")
+        async with aiomqtt.Client(host, int(port)) as client:
+            async def send(agent: str, body: str) -> dict[str, Any]:
+                seen = len([t for t, _ in sub.messages if t.endswith(f"{agent}/replies")])
+                await client.publish(f"{prefix}agents/{agent}/commands", body, qos=1)
+                await until(lambda: len([t for t, _ in sub.messages
+                                         if t.endswith(f"{agent}/replies")]) > seen, 10,
+                            f"a reply to {body} (got {sub.messages[-3:]})")
+                return [p for t, p in sub.messages if t.endswith(f"{agent}/replies")][-1]
+
+            assert (await send("1001", '{"action": "pause", "reason": "break"}'))["error"] == \
+                "cannot go from logged_out to paused"
+            assert (await send("1001", '{"action": "login", "request": "r1"}')) == \
+                {"v": 1, "ok": True, "error": None, "request": "r1"}
+            bad_reason = await send("1001", '{"action": "pause", "reason": "nap"}')
+            assert not bad_reason["ok"] and "pause reason must be one of" in bad_reason["error"]
+            assert (await send("1001", '{"action": "pause", "reason": "lunch"}'))["ok"]
+            assert (await send("1001", "{not json"))["error"].startswith("not JSON")
+            assert (await send("1001", '{"action": "dance"}'))["error"].startswith("action:")
+            assert (await send("1001", '{"action": "ready", "x": 1}'))["error"].startswith("x:")
+            assert (await send("9999", '{"action": "login"}'))["error"] == "unknown agent '9999'"
+            assert (await send("1001", '{"action": "end_wrapup"}'))["error"] == \
+                "not in wrap-up (paused)"
+            assert (await send("1001", '{"action": "ready"}'))["ok"]
+    assert await rig.states("1001") == ["ready", "paused", "ready"]
+    assert rig.engine.acd.status["1001"].state == "ready"  # type: ignore[union-attr]

@@ -51,7 +51,11 @@ class Subscriber:
             self.ready.set()
             async for msg in client.messages:
                 assert isinstance(msg.payload, bytes)
-                self.messages.append((str(msg.topic), json.loads(msg.payload)))
+                try:
+                    body = json.loads(msg.payload)
+                except ValueError:
+                    body = {"raw": msg.payload.decode("utf-8", "replace")}
+                self.messages.append((str(msg.topic), body))
 
     async def __aenter__(self) -> Subscriber:
         self.task = asyncio.ensure_future(self._run())
