@@ -329,3 +329,40 @@ async def test_agents_command_their_state_over_mqtt_and_bad_commands_are_refused
             assert (await send("1001", '{"action": "ready"}'))["ok"]
     assert await rig.states("1001") == ["ready", "paused", "ready"]
     assert rig.engine.acd.status["1001"].state == "ready"  # type: ignore[union-attr]
+
+
+async def test_an_agent_leg_that_vanishes_mid_ring_sends_the_call_to_another_agent(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=20.0),
+                     "agent1002": Endpoint(answer_after=20.0)})
+    ch = rig.call()
+    await until(lambda: any(c.name.startswith("PJSIP/agent") for c in rig.pbx.channels.values()),
+                10, "an agent phone to ring")
+    first = next(c for c in rig.pbx.channels.values() if c.name.startswith("PJSIP/agent"))
+    rig.pbx.endpoints["agent1001"] = Endpoint(answer_after=0.3, talk_time=3.0)
+    rig.pbx.endpoints["agent1002"] = Endpoint(answer_after=0.3, talk_time=3.0)
+    rig.pbx.request_hangup(first, 21)  # the phone drops off the network mid-ring
+    await until(lambda: ch.bridge is not None, 10, "the caller to reach an agent after all")
+    assert len(originates(rig)) >= 2
+    assert ch.bridge is not None and first not in ch.bridge.channels
+
+
+async def test_a_failed_bridge_returns_the_caller_to_the_queue(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    # 1001 answers and drops the call at once: the Bridge finds no channel.
+    rig = await acd({"agent1001": Endpoint(answer_after=0.2, talk_time=0.0),
+                     "agent1002": Endpoint(answer_after=1.0, talk_time=5.0)})
+    rig.engine.acd.set_state("1002", "paused", 0.0, reason="break")  # type: ignore[union-attr]
+    ch = rig.call()
+    await until(lambda: any(m.get("Action") == "Bridge" for m in rig.server.received), 10,
+                "a bridge attempt")
+    rig.pbx.endpoints["agent1001"] = Endpoint(answer_after=0.2, talk_time=5.0)
+    await until(lambda: ch.bridge is not None, 15, "a second, good attempt")
+    await rig.engine.journal.drain()
+    store = Store(rig.db)
+    try:
+        row = await rig.interaction(ch)
+        kinds = [e.kind for e in await store.events(row.id)]
+    finally:
+        await store.close()
+    assert "acd.bridge_failed" in kinds and kinds.count("acd.connected") == 1
