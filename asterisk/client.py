@@ -330,6 +330,17 @@ class AmiClient:
         await self._wait_link(timeout)
         return await self.send_list_now(action, headers, timeout=timeout)
 
+    async def send_now(
+        self,
+        action: str,
+        headers: Mapping[str, HeaderValue] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Message:
+        """An action on the live link without waiting for readiness (used by resync)."""
+        result = await self._send(action, headers, timeout=timeout)
+        return result.complete if isinstance(result, ListResult) else result
+
     async def send_list_now(
         self,
         action: str,

@@ -15,9 +15,11 @@ import structlog
 from acd.model import load_acd
 from acd.service import AcdService
 from asterisk.client import AmiClient
+from asterisk.errors import AmiError
 from asterisk.events import CoreShowChannel, decode_event
 from core.bus import Bus
 from core.calllog import CallLog
+from core.events import CallStarted
 from core.greeting import Greeter
 from core.mqtt import CommandListener, OutboxPublisher
 from core.registry import Registry
@@ -27,6 +29,7 @@ from ivr.model import load_ivr
 from ivr.service import IvrService
 
 ENGINE_CONTEXTS = ("centralita-in", "centralita-agents", "centralita-legs")
+CALL_ID_VAR = "CENTRALITA_CALL_ID"
 
 
 class NeverConnected(Exception):
@@ -76,12 +79,40 @@ class Engine:
                                          backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()
         self.resyncs = 0
+        self._tagging: set[asyncio.Task[None]] = set()
+        self.bus.subscribe(CallStarted, self._tag)
+
+    def _tag(self, ev: CallStarted) -> None:
+        """Name the call on its channel, so that after a restart it is found again."""
+        if ev.adopted:
+            return
+
+        async def tag() -> None:
+            try:
+                await self.ami.send("Setvar", {"Channel": ev.channel, "Variable": CALL_ID_VAR,
+                                               "Value": ev.call_id}, timeout=5)
+            except AmiError as exc:
+                self.log.info("engine.tag_failed", call_id=ev.call_id, error=str(exc))
+
+        task = asyncio.ensure_future(tag())
+        self._tagging.add(task)
+        task.add_done_callback(self._tagging.discard)
 
     async def _resync(self, ami: AmiClient) -> None:
         """After every (re)connect, before anything else: learn what Asterisk has now."""
         listing = await ami.send_list_now("CoreShowChannels", timeout=ami.action_timeout)
         items = [ev for ev in map(decode_event, listing.items) if isinstance(ev, CoreShowChannel)]
-        closed, adopted = self.registry.reconcile(items)
+        known: dict[str, str] = {}
+        for item in items:  # calls we parked before a restart carry their id on the channel
+            if item.channel not in self.registry.channels and item.context in ENGINE_CONTEXTS:
+                try:
+                    reply = await ami.send_now("Getvar", {"Channel": item.channel,
+                                                           "Variable": CALL_ID_VAR})
+                except AmiError:
+                    continue
+                if reply.get("Value"):
+                    known[item.channel] = reply.get("Value")
+        closed, adopted = self.registry.reconcile(items, known)
         self.resyncs += 1
         self.log.info("engine.resynced", channels=len(items), closed=closed, adopted=adopted)
 

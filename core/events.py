@@ -16,6 +16,7 @@ class CallStarted:
     context: str
     at: float
     adopted: bool = False  # found parked in our context after a (re)connect
+    bridged: bool = False  # adopted while already talking (in a bridge)
 
 
 @dataclass(frozen=True, slots=True)

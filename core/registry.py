@@ -171,8 +171,8 @@ class Registry:
         self._start_call(ch, ev.caller_num, ev.caller_name, dnis, adopted=False)
 
     def _start_call(self, ch: ChannelState, num: str, name: str, dnis: str, *,
-                    adopted: bool) -> Call:
-        call_id = uuid.uuid4().hex[:16]
+                    adopted: bool, call_id: str | None = None) -> Call:
+        call_id = call_id or uuid.uuid4().hex[:16]
         call = Call(call_id, ch.name, _clean(num), _clean(name), dnis, ch.context, self.clock(),
                     channels={ch.name})
         if ch.state == UP:
@@ -181,7 +181,8 @@ class Registry:
         self.by_linkedid.setdefault(ch.linkedid, call_id)
         ch.call_id = call_id
         self.bus.publish(CallStarted(call_id, ch.name, call.caller_num, call.caller_name, dnis,
-                                     ch.context, call.started, adopted=adopted))
+                                     ch.context, call.started, adopted=adopted,
+                                     bridged=ch.bridge is not None))
         return call
 
     def _agi_end(self, ev: AsyncAGIEnd) -> None:
@@ -211,12 +212,14 @@ class Registry:
 
     # --- resync ---------------------------------------------------------------------
 
-    def reconcile(self, items: list[CoreShowChannel]) -> tuple[int, int]:
+    def reconcile(self, items: list[CoreShowChannel],
+                  known_ids: dict[str, str] | None = None) -> tuple[int, int]:
         """Bring the registry in line with Asterisk after a (re)connect.
 
         Channels we knew that are gone end their calls (lost=True); channels parked in
-        AsyncAGI in our contexts that we did not know are adopted as calls. Returns
-        (closed, adopted).
+        AsyncAGI in our contexts that we did not know are adopted as calls, under the
+        call id they were tagged with (`known_ids`, channel -> id) when there is one.
+        Returns (closed, adopted).
         """
         present = {item.channel: item for item in items}
         closed = adopted = 0
@@ -248,7 +251,7 @@ class Registry:
                     self._join(ch, call_id)
                 elif ch.in_agi and item.context in self.contexts:
                     self._start_call(ch, item.caller_num, item.caller_name, item.exten,
-                                     adopted=True)
+                                     adopted=True, call_id=(known_ids or {}).get(name))
                     adopted += 1
         return closed, adopted
 

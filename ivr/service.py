@@ -97,7 +97,31 @@ class IvrService:
 
     # --- one call -------------------------------------------------------------------
 
+    async def _resume(self, ev: CallStarted) -> bool:
+        """A call found again after a restart: back to its queue if it was waiting there
+        (with its original wait), left alone if it is talking; otherwise the menus run."""
+        if ev.bridged:
+            return True
+        try:
+            row = await self.store.interaction(ev.call_id)
+        except Exception as exc:
+            self.log.warning("ivr.resume_lookup_failed", call_id=ev.call_id, error=str(exc)[:200])
+            return False
+        if row is None or row.queue is None or row.queued_at is None or row.connected_at:
+            return False
+        route = (row.data or {}).get("route", {})
+        data = {k: v for k, v in (row.data or {}).items() if k in ("customer", "captured")}
+        self.bus.publish(CallStepped(ev.call_id, "ivr.resumed_in_queue", time.time(),
+                                     {"queue": row.queue}))
+        self.bus.publish(CallRouted(ev.call_id, ev.channel, row.queued_at.timestamp(), "queue",
+                                    row.queue, skills=dict(route.get("skills", {})),
+                                    priority=int(route.get("priority", 0)),
+                                    language=row.language or self.config.language, data=data))
+        return True
+
     async def _run(self, ev: CallStarted) -> None:
+        if ev.adopted and await self._resume(ev):
+            return
         config = self.config  # a reload mid-call does not change this caller's menus
         log = self.log.bind(call_id=ev.call_id, channel=ev.channel)
         call = _Call(self, ev, config, log)

@@ -366,3 +366,32 @@ async def test_a_failed_bridge_returns_the_caller_to_the_queue(
     finally:
         await store.close()
     assert "acd.bridge_failed" in kinds and kinds.count("acd.connected") == 1
+
+
+async def test_a_restarted_engine_puts_waiting_callers_back_with_their_wait(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    nobody = AGENTS.replace("login: true", "login: false")
+    first = await acd({}, agents=nobody)
+    ch = first.call(patience=600)
+    await until(lambda: bool(first.engine.acd.waiting), 10, "the caller to queue")  # type: ignore[union-attr]
+    call_id = next(iter(first.engine.acd.waiting))  # type: ignore[union-attr]
+    queued_at = first.engine.acd.waiting[call_id].entered  # type: ignore[union-attr]
+    await first.engine.journal.drain()
+    first.engine.stop.set()  # the engine goes away; Asterisk keeps the caller in AsyncAGI
+    await asyncio.sleep(1.0)
+    assert not ch.gone
+
+    second = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=3.0),
+                        "agent1002": Endpoint(answer_after=0.3, talk_time=3.0)})
+    await until(lambda: ch.bridge is not None, 15, "the caller to reach an agent")
+    assert second.engine.registry.call_of(ch.name).call_id == call_id  # type: ignore[union-attr]
+    row = await second.interaction(ch)
+    assert row.id == call_id and row.wait_s >= 1.0  # the wait counts from before the restart
+    assert abs(row.queued_at.timestamp() - queued_at) < 0.01
+    store = Store(second.db)
+    try:
+        kinds = [e.kind for e in await store.events(call_id)]
+    finally:
+        await store.close()
+    assert kinds.count("call.started") == 1 and "call.adopted" in kinds
+    assert "ivr.resumed_in_queue" in kinds and kinds.count("acd.queued") == 2
