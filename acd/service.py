@@ -27,9 +27,20 @@ from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AmiError
 from asterisk.events import OriginateResponse
 from core.bus import Bus
-from core.events import CallConnected, CallDataUpdated, CallEnded, CallRouted, CallStepped
+from core.events import (
+    CallConnected,
+    CallDataUpdated,
+    CallEnded,
+    CallRouted,
+    CallStarted,
+    CallStepped,
+)
 from core.registry import Registry
 from core.store import Journal, Store
+
+FEATURE_CODES = {"*21": "login", "*22": "logout", "*23": "pause", "*24": "ready"}
+PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting"}
+FEATURE_PROMPTS = {"login": "agent-loginok", "logout": "agent-loggedoff"}
 
 
 @dataclass(slots=True)
@@ -70,6 +81,7 @@ class AcdService:
             self.status[a.id] = AgentStatus()
         bus.subscribe(CallRouted, self._routed)
         bus.subscribe(CallEnded, self._ended)
+        bus.subscribe(CallStarted, self._feature_code)
 
     # --- agents -----------------------------------------------------------------------
 
@@ -149,6 +161,41 @@ class AcdService:
         except Refused as exc:
             return str(exc)
         return None
+
+    # --- the agent's phone ------------------------------------------------------------
+
+    def _feature_code(self, ev: CallStarted) -> None:
+        if ev.context != "centralita-agents" or not ev.dnis.startswith("*") or ev.adopted:
+            return
+        self._spawn(self._run_feature_code(ev))
+
+    async def _run_feature_code(self, ev: CallStarted) -> None:
+        """*21 log in, *22 log out, *23N pause (N: 1 break, 2 lunch, 3 training, 4 meeting),
+        *24 ready. The agent is the phone's extension (caller number) or device."""
+        agent = next((a for a in self.config.agents
+                      if (a.extension and a.extension == ev.caller_num)
+                      or ev.channel.startswith(a.device + "-")), None)
+        code, rest = ev.dnis[:3], ev.dnis[3:]
+        action = FEATURE_CODES.get(code)
+        reason = PAUSE_CODES.get(rest, "other") if action == "pause" else None
+        if agent is None:
+            error: str | None = f"no agent on this phone ({ev.caller_num or ev.channel})"
+        elif action is None:
+            error = f"unknown feature code {ev.dnis}"
+        else:
+            error = self.command(agent.id, action, reason)
+        self.bus.publish(CallStepped(ev.call_id, "acd.feature_code", self.clock(),
+                                     {"code": ev.dnis, "agent": agent.id if agent else None,
+                                      "action": action, "error": error}))
+        prompt = "beep" if error is None else "invalid"
+        if error is None and action in FEATURE_PROMPTS:
+            prompt = FEATURE_PROMPTS[action]
+        try:
+            await self.ami.agi(ev.channel, "ANSWER", timeout=10)
+            await self.ami.agi(ev.channel, f"EXEC Playback {prompt}", timeout=30)
+            await self.ami.agi(ev.channel, "HANGUP", timeout=10)
+        except AmiError:
+            pass
 
     async def _extend(self, agent_id: str, call_id: str, seconds: float) -> None:
         self.bus.publish(CallStepped(call_id, "acd.wrapup_extended", self.clock(),

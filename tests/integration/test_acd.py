@@ -395,3 +395,26 @@ async def test_a_restarted_engine_puts_waiting_callers_back_with_their_wait(
         await store.close()
     assert kinds.count("call.started") == 1 and "call.adopted" in kinds
     assert "ivr.resumed_in_queue" in kinds and kinds.count("acd.queued") == 2
+
+
+async def test_agents_log_in_pause_and_get_ready_from_their_phone(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({}, agents=AGENTS.replace("login: true", "login: false"))
+
+    async def dial(code: str, extension: str = "1001") -> Channel:
+        ch = rig.pbx.incoming_call(trunk="agent", context="centralita-agents", dnis=code,
+                                   caller_num=extension, endpoint=caller(patience=30))
+        await until(lambda: ch.gone, 10, f"feature code {code} to finish")
+        return ch
+
+    ch = await dial("*21")
+    assert caller_commands(rig, ch) == ["ANSWER", "EXEC Playback agent-loginok", "HANGUP"]
+    await dial("*232")
+    assert rig.engine.acd.status["1001"].reason == "lunch"  # type: ignore[union-attr]
+    await dial("*24")
+    ch = await dial("*21")  # already logged in: refused, with a prompt that says so
+    assert caller_commands(rig, ch)[1] == "EXEC Playback invalid"
+    ch = await dial("*21", extension="5555")  # not an agent's phone
+    assert caller_commands(rig, ch)[1] == "EXEC Playback invalid"
+    assert await rig.states("1001") == ["ready", "paused", "ready"]
+    assert rig.engine.acd.status["1002"].state == "logged_out"  # type: ignore[union-attr]
