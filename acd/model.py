@@ -91,6 +91,7 @@ class Queue(_Strict):
     max_length: Annotated[int, Field(ge=1)] | None = None
     overflow: TargetIn | None = None  # where max_wait / max_length / empty queue send callers
     join_empty: bool = True  # callers may join while no agent is logged in
+    leave_empty: bool = False  # waiting callers overflow when the last agent logs out
     escalation: list[EscalationStep] = Field(default_factory=list)
     announcements: Announcements = Announcements()
     #: keys a waiting caller may press, e.g. {"1": {callback: true}, "2": {voicemail: 200@default}}

@@ -136,6 +136,7 @@ class AcdService:
                 self.set_state(agent_id, "ready", now, reason="login")
             elif action == "logout":
                 self.set_state(agent_id, "logged_out", now, reason="logout")
+                self._leave_empty(agent_id)
             elif action == "pause":
                 self.set_state(agent_id, "paused", now, reason=reason or "")
             elif action == "ready":
@@ -196,6 +197,33 @@ class AcdService:
             await self.ami.agi(ev.channel, "HANGUP", timeout=10)
         except AmiError:
             pass
+
+    def reprioritise(self, call_id: str, priority: int, *, queue: str | None = None) -> str | None:
+        """A supervisor moves a waiting call up or down; None when done, else why not."""
+        w = self.waiting.get(call_id)
+        if w is None or (queue is not None and w.queue != queue):
+            return f"call {call_id!r} is not waiting in {'queue ' + queue if queue else 'a queue'}"
+        base = self.config.queues[w.queue].priority
+        self.router.reprioritise(call_id, base + priority)
+        self.bus.publish(CallStepped(call_id, "acd.reprioritised", self.clock(),
+                                     {"queue": w.queue, "priority": base + priority}))
+        self._spawn(self._dispatch_call(call_id))
+        return None
+
+    def _leave_empty(self, agent_id: str) -> None:
+        """The last agent of a `leave_empty` queue logged out: its callers overflow."""
+        for queue in self.agents[agent_id].queues:
+            q = self.config.queues[queue]
+            if not q.leave_empty or q.overflow is None:
+                continue
+            if any(queue in self.agents[a].queues and st.state != "logged_out"
+                   for a, st in self.status.items()):
+                continue
+            for w in [w for w in self.waiting.values() if w.queue == queue]:
+                if w.hold is not None:
+                    w.hold.cancel()
+                target = q.overflow
+                w.hold = self._spawn(self._overflow(w, target, "no agents left"))
 
     async def _extend(self, agent_id: str, call_id: str, seconds: float) -> None:
         self.bus.publish(CallStepped(call_id, "acd.wrapup_extended", self.clock(),

@@ -74,6 +74,8 @@ class Engine:
             acd = self.acd
             self.commands = CommandListener(
                 settings.mqtt, lambda agent, cmd: acd.command(agent, cmd.action, cmd.reason),
+                queue_handler=lambda queue, cmd: acd.reprioritise(cmd.call_id, cmd.priority,
+                                                                  queue=queue),
                 backoff_max=settings.mqtt.retry_max)
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
                                          backoff_max=settings.mqtt.retry_max)

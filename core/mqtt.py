@@ -86,7 +86,19 @@ class AgentCommand(BaseModel):
     request: str | None = Field(None, max_length=64)  # echoed back in the reply
 
 
+class QueueCommand(BaseModel):
+    """A supervisor's command on `{prefix}queues/{queue}/commands` (version 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1] = 1
+    action: Literal["reprioritise"]
+    call_id: str = Field(min_length=1, max_length=32)
+    priority: int = Field(ge=0, le=100)
+    request: str | None = Field(None, max_length=64)
+
+
 CommandHandler = Callable[[str, AgentCommand], str | None]  # -> error, or None when done
+QueueHandler = Callable[[str, QueueCommand], str | None]
 
 
 class CommandListener:
@@ -94,9 +106,10 @@ class CommandListener:
     `{prefix}agents/{agent_id}/replies`: ok, or the reason it was refused."""
 
     def __init__(self, settings: MqttSettings, handler: CommandHandler, *,
-                 backoff_max: float = 10.0) -> None:
+                 queue_handler: QueueHandler | None = None, backoff_max: float = 10.0) -> None:
         self.settings = settings
         self.handler = handler
+        self.queue_handler = queue_handler
         self.backoff_max = backoff_max
         self.log = structlog.get_logger("mqtt.commands").bind(broker=settings.url)
         self.subscribed = False
@@ -110,6 +123,8 @@ class CommandListener:
                                           identifier=f"{self.settings.client_id}-commands",
                                           timeout=5) as client:
                     await client.subscribe(f"{prefix}agents/+/commands", qos=1)
+                    if self.queue_handler is not None:
+                        await client.subscribe(f"{prefix}queues/+/commands", qos=1)
                     self.subscribed = True
                     delay = 0.5
                     async for message in client.messages:
@@ -126,16 +141,18 @@ class CommandListener:
     def handle(self, topic: str, payload: Any) -> tuple[str | None, str]:
         prefix = self.settings.prefix
         parts = topic.removeprefix(prefix).split("/")
-        if len(parts) != 3 or parts[0] != "agents" or parts[2] != "commands":
+        if len(parts) != 3 or parts[0] not in ("agents", "queues") or parts[2] != "commands":
             return None, ""
         agent_id = parts[1]
-        reply_to = f"{prefix}agents/{agent_id}/replies"
+        reply_to = f"{prefix}{parts[0]}/{agent_id}/replies"
+        model: type[AgentCommand] | type[QueueCommand] = \
+            AgentCommand if parts[0] == "agents" else QueueCommand
         request = None
         try:
             raw = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else str(payload)
             data = json.loads(raw)
             request = data.get("request") if isinstance(data, dict) else None
-            command = AgentCommand.model_validate(data)
+            command = model.model_validate(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return reply_to, self._reply(False, f"not JSON: {exc}", request)
         except ValidationError as exc:
@@ -143,7 +160,11 @@ class CommandListener:
             field = ".".join(str(p) for p in first["loc"]) or "(message)"
             return reply_to, self._reply(False, f"{field}: {first['msg']}", request)
         try:
-            error = self.handler(agent_id, command)
+            if isinstance(command, QueueCommand):
+                assert self.queue_handler is not None
+                error = self.queue_handler(agent_id, command)
+            else:
+                error = self.handler(agent_id, command)
         except Exception as exc:  # a bug must not stop the listener
             self.log.exception("mqtt.command_failed", agent=agent_id)
             error = f"internal error: {type(exc).__name__}"

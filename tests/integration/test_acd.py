@@ -4,6 +4,7 @@ ring-no-answer, callers who give up, and every agent state stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -418,3 +419,99 @@ async def test_agents_log_in_pause_and_get_ready_from_their_phone(
     assert caller_commands(rig, ch)[1] == "EXEC Playback invalid"
     assert await rig.states("1001") == ["ready", "paused", "ready"]
     assert rig.engine.acd.status["1002"].state == "logged_out"  # type: ignore[union-attr]
+
+
+RING_ALL = """\
+queues:
+  support:
+    strategy: ring_all
+    ring_timeout: 10
+    wrapup: 1
+"""
+
+
+async def test_ring_all_connects_the_first_to_answer_and_stops_the_others(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=3.0, talk_time=5.0),
+                     "agent1002": Endpoint(answer_after=0.5, talk_time=5.0)}, queues=RING_ALL)
+    ch = rig.call()
+    await until(lambda: ch.bridge is not None, 10, "the first agent to answer")
+    assert len(originates(rig)) == 2  # both rang at once
+    await until(lambda: not any(c.name.startswith("PJSIP/agent1001")
+                                for c in rig.pbx.channels.values()), 5, "the other ring to stop")
+    acd_service = rig.engine.acd
+    assert acd_service is not None
+    assert acd_service.status["1002"].state == "on_call"
+    await until(lambda: acd_service.status["1001"].state == "ready", 5, "the loser ready again")
+    assert acd_service.status["1001"].misses == 0
+
+
+async def test_wrap_up_can_be_ended_early_or_extended_once(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    only_1001 = AGENTS.rsplit("  - {id: \"1002\"", 1)[0]
+    rig = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=2.0)}, agents=only_1001)
+    acd_service = rig.engine.acd
+    assert acd_service is not None
+    ch = rig.call()
+    await until(lambda: ch.gone, 10, "the call to end")
+    await until(lambda: acd_service.status["1001"].state == "wrapup", 5, "wrap-up")
+    assert acd_service.command("1001", "extend_wrapup") is None
+    assert acd_service.command("1001", "extend_wrapup") == "wrap-up can be extended once"
+    await asyncio.sleep(1.3)
+    assert acd_service.status["1001"].state == "wrapup"  # one more wrap-up period
+    assert acd_service.command("1001", "end_wrapup") is None
+    assert acd_service.status["1001"].state == "ready"
+    row = await rig.interaction(ch)
+    assert row.wrapup_s is not None and row.wrapup_s >= 1.0
+
+
+async def test_a_supervisor_moves_a_waiting_call_to_the_front(
+        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
+    import aiomqtt
+
+    prefix = f"rp{uuid.uuid4().hex[:6]}/"
+    rig = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=30.0)}, prefix,
+                    agents=AGENTS.replace("login: true", "login: false"))
+    acd_service = rig.engine.acd
+    assert acd_service is not None
+    first = rig.call("+34911000001")
+    await until(lambda: len(acd_service.waiting) == 1, 10, "first caller queued")
+    second = rig.call("+34911000002")
+    await until(lambda: len(acd_service.waiting) == 2, 10, "second caller queued")
+    late = next(c for c, w in acd_service.waiting.items() if w.channel == second.name)
+    await until(lambda: rig.engine.commands is not None and rig.engine.commands.subscribed, 10,
+                "commands")
+    host, port = mqtt_url.removeprefix("mqtt://").split(":")
+    async with Subscriber(mqtt_url, prefix) as sub, aiomqtt.Client(host, int(port)) as client:
+        await client.publish(f"{prefix}queues/sales/commands",
+                             json.dumps({"action": "reprioritise", "call_id": late,
+                                         "priority": 50}), qos=1)
+        await client.publish(f"{prefix}queues/support/commands",
+                             json.dumps({"action": "reprioritise", "call_id": late,
+                                         "priority": 50}), qos=1)
+        await until(lambda: len([1 for t, _ in sub.messages if t.endswith("/replies")]) >= 2, 10,
+                    "replies")
+    replies = [p for t, p in sub.messages if t.endswith("/replies")]
+    assert not replies[0]["ok"] and "not waiting in queue sales" in replies[0]["error"]
+    assert replies[1]["ok"]
+    assert acd_service.command("1001", "login") is None
+    await until(lambda: second.bridge is not None, 10, "the moved-up caller first")
+    assert first.bridge is None
+
+
+async def test_waiting_callers_leave_when_the_last_agent_logs_out(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    queues = QUEUES + "    leave_empty: true\n    overflow: {voicemail: \"300@default\"}\n"
+    rig = await acd({}, queues=queues)
+    acd_service = rig.engine.acd
+    assert acd_service is not None
+    for agent in ("1001", "1002"):
+        assert acd_service.command(agent, "pause", "meeting") is None
+    ch = rig.call()
+    await until(lambda: len(acd_service.waiting) == 1, 10, "the caller to queue")
+    assert acd_service.command("1001", "logout") is None
+    await asyncio.sleep(0.3)
+    assert not ch.gone  # 1002 is still logged in (paused)
+    assert acd_service.command("1002", "logout") is None
+    await until(lambda: ch.gone, 10, "voicemail")
+    assert "EXEC VoiceMail 300@default,u" in caller_commands(rig, ch)
