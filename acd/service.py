@@ -142,6 +142,8 @@ class AcdService:
             elif action == "ready":
                 if status.state == "ready":
                     return "already ready"
+                if status.state == "wrapup" and status.call_id:
+                    self._update(status.call_id, wrapup_s=round(now - status.since, 3))
                 self.set_state(agent_id, "ready", now)
             elif action == "end_wrapup":
                 if status.state != "wrapup":
@@ -429,6 +431,8 @@ class AcdService:
             await asyncio.sleep(seconds)  # extended once, by one more wrap-up period
         status = self.status[agent_id]
         if status.state == "wrapup" and status.call_id == call_id:
+            if not self.config.queues[self._queue_of(agent_id)].auto_ready:
+                return  # manual ready: the agent ends wrap-up with `ready` / `end_wrapup`
             self._update(call_id, wrapup_s=round(self.clock() - status.since, 3))
             self.set_state(agent_id, "ready", self.clock())
 

@@ -515,3 +515,33 @@ async def test_waiting_callers_leave_when_the_last_agent_logs_out(
     assert acd_service.command("1002", "logout") is None
     await until(lambda: ch.gone, 10, "voicemail")
     assert "EXEC VoiceMail 300@default,u" in caller_commands(rig, ch)
+
+
+async def test_manual_ready_after_wrap_up_when_auto_ready_is_off(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    only_1001 = AGENTS.rsplit("  - {id: \"1002\"", 1)[0]
+    rig = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=1.0)},
+                    queues=QUEUES + "    auto_ready: false\n", agents=only_1001)
+    acd_service = rig.engine.acd
+    assert acd_service is not None
+    ch = rig.call()
+    await until(lambda: ch.gone, 10, "the call to end")
+    await asyncio.sleep(1.5)  # longer than the 1 s wrap-up
+    assert acd_service.status["1001"].state == "wrapup"
+    assert acd_service.command("1001", "ready") is None
+    row = await rig.interaction(ch)
+    assert row.wrapup_s >= 1.5
+
+
+async def test_a_full_queue_sends_new_callers_to_its_overflow(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    queues = QUEUES + "    max_length: 1\n    overflow: {message: [vm-goodbye]}\n"
+    rig = await acd({}, queues=queues, agents=AGENTS.replace("login: true", "login: false"))
+    first = rig.call("+34911000001")
+    await until(lambda: len(rig.engine.acd.waiting) == 1, 10, "first caller queued")  # type: ignore[union-attr]
+    second = rig.call("+34911000002")
+    await until(lambda: second.gone, 10, "the second caller turned away")
+    assert caller_commands(rig, second)[-2:] == ["EXEC Playback vm-goodbye", "HANGUP"]
+    assert not first.gone
+    row = await rig.interaction(second)
+    assert row.outcome == "overflowed" and row.data["overflow"]["reason"] == "full"
