@@ -214,19 +214,15 @@ def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
             problems.append(f"{path}: cannot read: {exc.strerror}")
         except ConfigError as exc:
             problems += exc.problems
-    queues = agents = None
-    if "queues" in parsed:
-        try:
-            queues = validate(QueuesConfig, parsed["queues"][0], parsed["queues"][1],
-                              str(queues_path))
-        except ConfigError as exc:
-            problems += exc.problems
-    if "agents" in parsed:
-        try:
-            agents = validate(AgentsConfig, parsed["agents"][0], parsed["agents"][1],
-                              str(agents_path))
-        except ConfigError as exc:
-            problems += exc.problems
+    models: dict[str, Any] = {}
+    for label, model, path in (("queues", QueuesConfig, queues_path),
+                               ("agents", AgentsConfig, agents_path)):
+        if label in parsed:
+            try:
+                models[label] = validate(model, *parsed[label], str(path))
+            except ConfigError as exc:
+                problems += exc.problems
+    queues, agents = models.get("queues"), models.get("agents")
     if problems or queues is None or agents is None:
         raise ConfigError(problems)
     config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents)

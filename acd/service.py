@@ -142,15 +142,11 @@ class AcdService:
             elif action == "ready":
                 if status.state == "ready":
                     return "already ready"
-                if status.state == "wrapup" and status.call_id:
-                    self._update(status.call_id, wrapup_s=round(now - status.since, 3))
-                self.set_state(agent_id, "ready", now)
+                self._to_ready(agent_id, now)
             elif action == "end_wrapup":
                 if status.state != "wrapup":
                     return f"not in wrap-up ({status.state})"
-                if status.call_id:
-                    self._update(status.call_id, wrapup_s=round(now - status.since, 3))
-                self.set_state(agent_id, "ready", now)
+                self._to_ready(agent_id, now)
             elif action == "extend_wrapup":
                 if status.state != "wrapup":
                     return f"not in wrap-up ({status.state})"
@@ -433,8 +429,14 @@ class AcdService:
         if status.state == "wrapup" and status.call_id == call_id:
             if not self.config.queues[self._queue_of(agent_id)].auto_ready:
                 return  # manual ready: the agent ends wrap-up with `ready` / `end_wrapup`
-            self._update(call_id, wrapup_s=round(self.clock() - status.since, 3))
-            self.set_state(agent_id, "ready", self.clock())
+            self._to_ready(agent_id, self.clock())
+
+    def _to_ready(self, agent_id: str, now: float) -> None:
+        """Ready again; leaving wrap-up records how long it took on the call."""
+        status = self.status[agent_id]
+        if status.state == "wrapup" and status.call_id:
+            self._update(status.call_id, wrapup_s=round(now - status.since, 3))
+        self.set_state(agent_id, "ready", now)
 
     # --- the caller on hold -----------------------------------------------------------
 
