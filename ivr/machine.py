@@ -310,7 +310,7 @@ def route_target(route: Route) -> str:
     value = getattr(route, route.kind, None)
     if route.kind == "message":
         return ",".join(str(p) for p in route.message or [])
-    return "" if value is None or value is True else str(value)
+    return "" if value is None or value is True or value is False else str(value)
 
 
 def _enter(config: IvrConfig, state: IvrState, caller: Caller, now: datetime,

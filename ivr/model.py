@@ -41,6 +41,7 @@ class Route(_Strict):
     voicemail: str | None = None  # mailbox@context
     message: list[PromptRef] | None = None  # play, then hang up
     external: str | None = None
+    callback: bool = False  # record a callback request for the caller's number, then hang up
     hangup: bool = False
     # What travels with a queued call to the ACD.
     skills: dict[str, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict)
@@ -51,10 +52,11 @@ class Route(_Strict):
     @model_validator(mode="after")
     def _one_kind(self) -> Route:
         kinds = [k for k in ("goto", "queue", "agent", "voicemail", "message", "external")
-                 if getattr(self, k)] + (["hangup"] if self.hangup else [])
+                 if getattr(self, k)] + (["callback"] if self.callback else []) \
+            + (["hangup"] if self.hangup else [])
         if len(kinds) != 1:
             raise ValueError("a route needs exactly one of goto, queue, agent, voicemail, "
-                             f"message, external, hangup (got {kinds or 'none'})")
+                             f"message, external, callback, hangup (got {kinds or 'none'})")
         if self.external is not None and not re.fullmatch(r"\+?[0-9]{3,20}", self.external):
             raise ValueError(f"external number must be digits (optionally +): {self.external!r}")
         if self.agent is not None and not self.device:
@@ -63,7 +65,7 @@ class Route(_Strict):
 
     @property
     def kind(self) -> str:
-        for k in ("goto", "queue", "agent", "voicemail", "message", "external"):
+        for k in ("goto", "queue", "agent", "voicemail", "message", "external", "callback"):
             if getattr(self, k):
                 return k
         return "hangup"

@@ -309,6 +309,12 @@ class _Call:
                     self.log.warning("ivr.prompt_missing", prompt=name)
                     self.record("ivr.prompt_failed", {"prompt": name})
             await self._hangup()
+        elif route.kind == "callback":
+            now = time.time()
+            self.s.bus.publish(CallDataUpdated(ev.call_id, now, {"callback": {
+                "number": ev.caller_num, "requested_at": now, "from": "ivr"}}, outcome="callback"))
+            await self.agi("EXEC Playback queue-thankyou", timeout=60)
+            await self._hangup()
         elif route.kind == "external":
             dial = self.config.external_dial.format(number=route.external)
             await self.agi(f"EXEC Dial {dial},60", timeout=7200)

@@ -320,3 +320,14 @@ nodes:
     assert 'SAY NUMBER 4321 "0123456789*#"' in r.agi(ch)
     _, events = await r.rows(ch)
     assert [e.data["field"] for e in events if e.kind == "ivr.not_found"] == ["ticket"]
+
+
+async def test_out_of_hours_callers_can_ask_to_be_called_back(rig: RigFactory) -> None:
+    r = await rig(now=SUNDAY)
+    ch = r.call(k("2"), number="+34911000555")
+    routed = await r.routed_for(ch)
+    assert routed.kind == "callback"
+    await r.until(lambda: ch.gone, "thanks and hang-up")
+    assert r.agi(ch)[-2:] == ["EXEC Playback queue-thankyou", "HANGUP"]
+    row, _ = await r.rows(ch)
+    assert row.outcome == "callback" and row.data["callback"]["number"] == "+34911000555"

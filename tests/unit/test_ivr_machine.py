@@ -156,3 +156,8 @@ def test_a_runaway_path_is_stopped_by_the_step_guard() -> None:
     config = CONFIG.model_copy(update={"max_steps": 5})
     _state, actions = run([Keys("1"), Keys("#"), Keys("1"), Keys("#")], config=config)
     assert "ivr.loop_guard" in kinds(actions) and finish(actions).route.hangup
+
+
+def test_closed_hours_offer_a_callback() -> None:
+    _, actions = run([Keys("2")], now=CLOSED)
+    assert finish(actions).route.callback
