@@ -18,12 +18,6 @@ import itertools
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
-
-Strategy = Literal["longest_idle", "least_calls", "least_talk", "skill_level", "round_robin",
-                   "random", "ring_all"]
-STRATEGIES: tuple[str, ...] = ("longest_idle", "least_calls", "least_talk", "skill_level",
-                               "round_robin", "random", "ring_all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +83,7 @@ class Router:
         self._waiting: dict[str, list[tuple[int, float, int, str, int]]] = {q: [] for q in self.rules}
         self._ready: dict[str, list[tuple[tuple[float, ...], int, str, int]]] = {
             q: [] for q in self.rules}
+        self._waiting_count: dict[str, int] = dict.fromkeys(self.rules, 0)  # not offered
         self._seq = itertools.count()
         self._rng = random.Random(seed)
 
@@ -145,6 +140,7 @@ class Router:
             merged[skill] = max(level, merged.get(skill, 0))
         call = Call(call_id, queue, merged, rules.priority + priority, entered)
         self.calls[call_id] = call
+        self._waiting_count[queue] += 1
         self._push_call(call)
 
     def _push_call(self, call: Call) -> None:
@@ -161,12 +157,15 @@ class Router:
         call = self.calls.pop(call_id, None)
         if call is not None:
             call.version += 1
+            if not call.offered:
+                self._waiting_count[call.queue] -= 1
 
     def return_call(self, call_id: str) -> None:
         """A ring went unanswered: the call is back in its place (its arrival time kept)."""
         call = self.calls.get(call_id)
-        if call is not None:
+        if call is not None and call.offered:
             call.offered = False
+            self._waiting_count[call.queue] += 1
             self._push_call(call)
 
     def move_call(self, call_id: str, queue: str) -> None:
@@ -175,15 +174,20 @@ class Router:
         call = self.calls[call_id]
         call.priority += self.rules[queue].priority - self.rules[call.queue].priority
         call.needs = dict(self.rules[queue].skills)
+        if not call.offered:
+            self._waiting_count[call.queue] -= 1
+        self._waiting_count[queue] += 1
         call.queue = queue
         call.offered = False
         self._push_call(call)
 
     def waiting(self, queue: str) -> int:
-        return sum(1 for c in self.calls.values() if c.queue == queue and not c.offered)
+        """Calls in `queue` not being offered right now (O(1): checked on every arrival)."""
+        return self._waiting_count[queue]
 
     def position(self, call_id: str) -> int:
-        """1-based place among the calls of its queue not yet being offered."""
+        """1-based place among the calls of its queue not yet being offered. A scan: it is
+        asked for announcements and events, not for routing decisions."""
         call = self.calls[call_id]
         key = (-call.priority, call.entered)
         return 1 + sum(1 for c in self.calls.values() if c.queue == call.queue and not c.offered
@@ -208,7 +212,7 @@ class Router:
     def next_for_call(self, call_id: str, now: float) -> Offer | None:
         """A call arrived (or its requirements relaxed): the best ready agent(s) for it."""
         call = self.calls.get(call_id)
-        if call is None or call.offered or not self._is_head_for_someone(call):
+        if call is None or call.offered:
             return None
         heap = self._ready[call.queue]
         ring_all = self.rules[call.queue].strategy == "ring_all"
@@ -244,6 +248,7 @@ class Router:
 
     def _offer(self, call: Call, agent_ids: list[str]) -> Offer:
         call.offered = True
+        self._waiting_count[call.queue] -= 1
         call.version += 1  # out of the waiting heaps while it rings
         seq = next(self._seq)
         for agent_id in agent_ids:
@@ -283,17 +288,16 @@ class Router:
             heapq.heappush(heap, entry)
         return found
 
-    def _is_head_for_someone(self, call: Call) -> bool:
-        return call.id in self.calls and not call.offered
+    def overflow_due(self, call_id: str, now: float) -> Overflow | None:
+        """The overflow step this waiting call's wait has reached, if any (the latest one)."""
+        call = self.calls.get(call_id)
+        if call is None or call.offered:
+            return None
+        for step in reversed(self.rules[call.queue].steps):
+            if step.overflow and now - call.entered >= step.after:
+                return Overflow(call.id, step.overflow)
+        return None
 
     def due_overflows(self, now: float) -> list[Overflow]:
-        """Calls whose wait has reached an overflow step."""
-        out = []
-        for call in self.calls.values():
-            if call.offered:
-                continue
-            for step in self.rules[call.queue].steps:
-                if step.overflow and now - call.entered >= step.after:
-                    out.append(Overflow(call.id, step.overflow))
-                    break
-        return out
+        """Every waiting call whose wait has reached an overflow step."""
+        return [o for o in (self.overflow_due(c, now) for c in self.calls) if o is not None]

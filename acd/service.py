@@ -69,6 +69,12 @@ class AcdService:
         self.clock = clock
         self.router = Router([q.rules(name) for name, q in config.queues.items()])
         self.agents = {a.id: a for a in config.agents}
+        #: the router names overflow targets by label; the service needs the targets
+        self.step_targets = {name: {st.overflow.label: st.overflow for st in q.escalation
+                                    if st.overflow is not None}
+                             for name, q in config.queues.items()}
+        #: the queue of each agent's last call: its wrap-up and handle times belong there
+        self.last_queue: dict[str, str] = {}
         self.status: dict[str, AgentStatus] = {}
         self.waiting: dict[str, Waiting] = {}
         self.connected: dict[str, tuple[str, float]] = {}  # call_id -> (agent, connected at)
@@ -382,6 +388,7 @@ class AcdService:
         if w.hold is not None:  # its AGI command is frozen by the bridge; stop holding it
             w.hold.cancel()
         self.connected[w.call_id] = (agent_id, now)
+        self.last_queue[agent_id] = w.queue
         self.set_state(agent_id, "on_call", now, call_id=w.call_id)
         self.bus.publish(CallConnected(w.call_id, agent_id, response.channel, now))
         self.bus.publish(CallStepped(w.call_id, "acd.connected", now,
@@ -410,8 +417,7 @@ class AcdService:
         queue_name = self._queue_of(agent_id)
         self.handled[queue_name].append(ev.at - since + self.config.queues[queue_name].wrapup)
         self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
-        wrapup = self.config.queues[self._queue_of(agent_id)].wrapup if self.agents[agent_id].queues \
-            else 0
+        wrapup = self.config.queues[queue_name].wrapup
         try:
             self.set_state(agent_id, "wrapup", ev.at, call_id=ev.call_id)
         except Refused:
@@ -419,7 +425,8 @@ class AcdService:
         self._spawn(self._end_wrapup(agent_id, ev.call_id, wrapup))
 
     def _queue_of(self, agent_id: str) -> str:
-        return next(iter(self.agents[agent_id].queues))
+        """The queue whose rules (wrap-up, auto-ready) apply to the agent now."""
+        return self.last_queue.get(agent_id) or next(iter(self.agents[agent_id].queues))
 
     async def _end_wrapup(self, agent_id: str, call_id: str, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -478,10 +485,10 @@ class AcdService:
                             and q.overflow is not None:
                         await self._overflow(w, q.overflow, "max_wait")
                         return
-                    step = next((st for st in reversed(q.escalation) if st.overflow is not None
-                                 and now - w.entered >= st.after), None)
-                    if step is not None and step.overflow is not None:
-                        await self._overflow(w, step.overflow, f"waited {step.after:g} s")
+                    step = self.router.overflow_due(w.call_id, now)
+                    if step is not None:
+                        target = self.step_targets[w.queue][step.target]
+                        await self._overflow(w, target, f"waited {now - w.entered:.0f} s")
                         return
                     self._spawn(self._dispatch_call(w.call_id))  # escalation may have relaxed
                 if now >= next_position:

@@ -163,7 +163,6 @@ class AmiClient:
         self._closing = False
         self._lost: asyncio.Future[None] | None = None
         self.connections = 0
-        self.dropped_frames = 0
 
     # --- connection -----------------------------------------------------------------
 
@@ -540,8 +539,6 @@ class AmiClient:
     def _on_lost(self, proto: _Protocol, exc: Exception | None) -> None:
         if self._proto is proto:
             self._proto = None
-        if proto.reader.oversized:
-            self.dropped_frames += proto.reader.oversized
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         self._ready.clear()

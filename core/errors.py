@@ -13,7 +13,3 @@ class ConfigError(CoreError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-class StoreError(CoreError):
-    """The SQL store could not carry out an operation."""

@@ -10,7 +10,6 @@ transaction).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -325,7 +324,3 @@ class Journal:
 
     async def drain(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self.queue.join(), timeout)
-
-
-def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)

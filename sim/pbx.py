@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from asterisk.sounds import stock_prompts
 from asterisk.wire import encode_agi_env, encode_agi_result, format_message
@@ -760,7 +760,7 @@ class Pbx:
                         break
                     continue
                 command, command_id = getter.result()
-                result, _more = await self._agi_command(ch, command, command_id)
+                result = await self._agi_command(ch, command, command_id)
                 if result == "hangup":
                     return "hangup"
                 if result == "fail":  # res_agi ends the session (AGISTATUS=FAILURE)
@@ -787,7 +787,7 @@ class Pbx:
         self._chan_event("AsyncAGIEnd", "agi,all", ch)
         self.set_var(ch, "AGISTATUS", status)
 
-    async def _agi_command(self, ch: Channel, command: str, command_id: str) -> tuple[str, bool]:
+    async def _agi_command(self, ch: Channel, command: str, command_id: str) -> str:
         internal = str(self.rng.randrange(10**8, 2 * 10**9))
         self._chan_event("AGIExecStart", "agi,all", ch, ("CommandId", internal), ("Command", command))
         reads = command.upper().startswith(("STREAM", "GET DATA", "WAIT FOR", "SAY", "CONTROL"))
@@ -819,7 +819,7 @@ class Pbx:
                          ("ResultCode", str(code)), ("Result", word))
         self._chan_event("AsyncAGIExec", "agi,all", ch, ("Result", encode_agi_result(code, text)),
                          ("CommandId", command_id))
-        return outcome, True
+        return outcome
 
     async def _agi_run(self, ch: Channel, command: str) -> tuple[int, str, str]:
         words = _agi_split(command)
@@ -1045,7 +1045,5 @@ def _agi_split(command: str) -> list[str]:
         words.append("".join(cur))
     return words
 
-
-ChannelKind = Literal["caller", "agent", "customer"]
 KNOWN_APPS = frozenset({"noop", "answer", "ringing", "wait", "busy", "congestion", "hangup", "goto",
                         "set", "playback", "musiconhold", "dial", "agi", "voicemail"})

@@ -144,6 +144,11 @@ async def test_a_queued_caller_reaches_an_agent_with_a_screenpop(
                          "agent1002": Endpoint(answer_after=1.0, talk_time=5.0)}, prefix)
         ch = rig.call()
         await until(lambda: ch.bridge is not None, 10, "caller bridged to an agent")
+        agent_leg = next(c.name for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
+        await until(lambda: rig.engine.registry.peers(ch.name) == {agent_leg}, 5,
+                    "the registry to know who the caller talks to")
+        call = rig.engine.registry.call_of(agent_leg)
+        assert call is not None and call.channel == ch.name  # the leg belongs to the call
         await until(lambda: ch.gone, 10, "the agent to finish the call")
         await until(lambda: any("/screenpop" in t for t, _ in sub.messages), 10, "screen-pop")
         await until(lambda: any(t.endswith("/state") and p["state"] == "wrapup"

@@ -132,7 +132,9 @@ def test_ring_no_answer_puts_the_call_back_in_its_place() -> None:
     r.add_call("second", "support", entered=5.0)
     r.set_ready("a", 6.0)
     assert r.next_for_agent("a", 6.0) == Offer("first", ("a",))
+    assert r.waiting("support") == 1  # the one ringing is not waiting
     r.return_call("first")  # a did not answer
+    assert r.waiting("support") == 2
     r.set_ready("b", 20.0)
     assert r.next_for_agent("b", 20.0) == Offer("first", ("b",))
     assert r.position("second") == 1
