@@ -78,6 +78,18 @@ class Announcements(_Strict):
     periodic_every: Seconds = 90
 
 
+class CallbackRules(_Strict):
+    """A caller who takes a callback keeps their place; at their turn an agent is rung and,
+    once they answer, the engine dials the customer (`dial`, with {number}) and bridges."""
+
+    dial: str = Field("PJSIP/{number}@trunk", pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")
+    caller_id: str = Field("", max_length=80)  # what the customer's phone shows
+    ask_number: bool = True  # the caller may key another number (else their caller id)
+    ring_timeout: Annotated[float, Field(gt=0, le=120)] = 30
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    retry_after: Seconds = 300
+
+
 class Queue(_Strict):
     strategy: Literal["longest_idle", "least_calls", "least_talk", "skill_level", "round_robin",
                       "random", "ring_all"] = "longest_idle"
@@ -97,6 +109,7 @@ class Queue(_Strict):
     #: keys a waiting caller may press, e.g. {"1": {callback: true}, "2": {voicemail: 200@default}}
     keys: dict[str, TargetIn] = Field(default_factory=dict)
     tier: Annotated[int, Field(ge=1, le=3)] = 1
+    callback: CallbackRules = CallbackRules()
 
     def rules(self, name: str) -> QueueRules:
         steps = tuple(Step(s.after, s.min_level, s.overflow.label if s.overflow else None)

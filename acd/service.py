@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from acd.agents import AgentStatus, Refused, State, missed, move
+from acd.callbacks import callback_number, next_try
 from acd.model import AcdConfig, Target
 from acd.routing import Offer, Router
 from asterisk.client import AmiClient
@@ -53,6 +54,14 @@ class Waiting:
     data: dict[str, Any]
     legs: dict[str, str] = field(default_factory=dict)  # leg ChannelId -> agent id
     hold: asyncio.Task[None] | None = None  # the caller's time on hold (music, announcements)
+    #: a callback keeping the caller's place: no channel; `call_id` is the callback's id and
+    #: `origin` the call that asked for it (its record gets this callback's events)
+    origin: str | None = None
+    attempts: int = 0
+
+    @property
+    def record(self) -> str:
+        return self.origin or self.call_id
 
 
 class AcdService:
@@ -96,6 +105,24 @@ class AcdService:
         for a in self.config.agents:
             if a.login:
                 self.set_state(a.id, "ready", now, reason="login")
+
+    async def restore_talking(self, agent_id: str, call_id: str) -> None:
+        """After a restart, an agent found in a bridge on a call the ACD connected: busy
+        until that call ends, then wrap-up as usual."""
+        if agent_id not in self.agents or call_id in self.connected:
+            return
+        since = self.clock()
+        try:
+            row = await self.store.interaction(call_id)
+        except Exception as exc:  # the talk time is then counted from now
+            self.log.warning("acd.restore_lookup_failed", call_id=call_id, error=str(exc)[:200])
+            row = None
+        if row is not None and row.connected_at is not None:
+            since = row.connected_at.timestamp()
+            if row.queue in self.config.queues:
+                self.last_queue[agent_id] = row.queue
+        self.connected[call_id] = (agent_id, since)
+        self._apply(agent_id, AgentStatus("on_call", "", since, call_id), "restored")
 
     def set_state(self, agent_id: str, to: State, now: float, *, reason: str = "",
                   call_id: str | None = None) -> AgentStatus:
@@ -223,7 +250,7 @@ class AcdService:
             if any(queue in self.agents[a].queues and st.state != "logged_out"
                    for a, st in self.status.items()):
                 continue
-            for w in [w for w in self.waiting.values() if w.queue == queue]:
+            for w in [w for w in self.waiting.values() if w.queue == queue and w.origin is None]:
                 if w.hold is not None:
                     w.hold.cancel()
                 target = q.overflow
@@ -298,9 +325,11 @@ class AcdService:
             leg = f"acd-{uuid.uuid4().hex[:12]}"
             w.legs[leg] = agent_id
             self.registry.expect(leg, w.call_id)
-            self.bus.publish(CallStepped(w.call_id, "acd.offered", now,
-                                         {"agent": agent_id, "queue": w.queue}))
-            self._update(w.call_id, offered_at=now, agent=agent_id)
+            self.bus.publish(CallStepped(w.record, "acd.offered", now,
+                                         {"agent": agent_id, "queue": w.queue,
+                                          "callback": w.origin is not None}))
+            if w.origin is None:
+                self._update(w.call_id, offered_at=now, agent=agent_id)
             self._spawn(self._screenpop(w, agent_id, now))
             try:
                 outcomes[leg] = await self.ami.originate({
@@ -358,7 +387,7 @@ class AcdService:
     def _no_answer(self, agent_id: str, w: Waiting) -> None:
         limit = self.agents[agent_id].max_no_answer
         status = missed(self.status[agent_id], self.clock(), limit)
-        self.bus.publish(CallStepped(w.call_id, "acd.no_answer",
+        self.bus.publish(CallStepped(w.record, "acd.no_answer",
                                      self.clock(), {"agent": agent_id, "misses": status.misses}))
         self._apply(agent_id, status, "no_answer" if status.state == "paused" else "")
 
@@ -368,6 +397,9 @@ class AcdService:
         if w.call_id not in self.waiting:  # the caller left while the phone rang
             await self._hangup(response.channel)
             self._apply(agent_id, AgentStatus("ready", "", now))
+            return
+        if w.origin is not None:
+            await self._dial_back(w, agent_id, response.channel)
             return
         try:
             await self.ami.send("Bridge", {"Channel1": w.channel, "Channel2": response.channel,
@@ -549,6 +581,9 @@ class AcdService:
                                      {"from": w.queue, "to": target.label, "reason": reason,
                                       "wait": round(now - w.entered, 3)}))
         agi = self.ami.agi
+        if target.callback:
+            await self._take_callback(w, reason)
+            return
         if target.queue:  # keeps the caller's original arrival time
             w.queue = target.queue
             self.router.move_call(w.call_id, target.queue)
@@ -558,20 +593,208 @@ class AcdService:
             return
         self.waiting.pop(w.call_id, None)
         self.router.remove_call(w.call_id)
-        outcome = "callback" if target.callback else "overflowed"
         data: dict[str, Any] = {"overflow": {"from": w.queue, "to": target.label, "reason": reason}}
-        if target.callback:
-            data["callback"] = {"number": w.caller_num, "queue": w.queue, "requested_at": now}
-        self.bus.publish(CallDataUpdated(w.call_id, now, data, outcome=outcome))
+        self.bus.publish(CallDataUpdated(w.call_id, now, data, outcome="overflowed"))
         await agi(w.channel, "SET MUSIC OFF")
         if target.voicemail:
             await agi(w.channel, f"EXEC VoiceMail {target.voicemail},u", timeout=600)
-        elif target.callback:
-            await agi(w.channel, "EXEC Playback queue-thankyou", timeout=60)
         else:
             for prompt in target.message or []:
                 await agi(w.channel, f"EXEC Playback {prompt}", timeout=600)
         await agi(w.channel, "HANGUP", timeout=10)
+
+    # --- callbacks that keep the caller's place ------------------------------------------
+
+    async def _take_callback(self, w: Waiting, reason: str) -> None:
+        """The caller leaves a number and hangs up; their place in the queue is kept (stored,
+        so a restart keeps it too) and at their turn an agent calls them back."""
+        q = self.config.queues[w.queue]
+        agi = self.ami.agi
+        await agi(w.channel, "SET MUSIC OFF")
+        typed = ""
+        if q.callback.ask_number:
+            r = await agi(w.channel, "GET DATA vm-enter-num-to-call 6000 16", timeout=60)
+            typed = r.result if r.result != "-1" else ""
+        number = callback_number(typed, w.caller_num)
+        now = self.clock()
+        if number is None or w.call_id not in self.waiting:
+            self.bus.publish(CallStepped(w.call_id, "acd.callback_refused", now,
+                                         {"queue": w.queue, "typed": typed[:20],
+                                          "why": "no valid number to call back"}))
+            await agi(w.channel, "GET DATA privacy-incorrect 1 1")
+            w.hold = self._spawn(self._hold(w))  # keeps waiting on the line instead
+            return
+        call = self.router.calls[w.call_id]
+        cb = Waiting(f"cb{uuid.uuid4().hex[:14]}", "", w.queue, number, w.entered, dict(w.data),
+                     origin=w.call_id)
+        priority = call.priority - q.priority
+        self.waiting.pop(w.call_id, None)
+        self.router.remove_call(w.call_id)
+        self._save_callback(cb.call_id, now, origin_call_id=w.call_id, number=number,
+                            queue=w.queue, skills=call.needs, priority=priority, data=w.data,
+                            requested_at=now, entered_at=w.entered, due_at=now, attempts=0,
+                            status="pending", result="")
+        self.bus.publish(CallStepped(w.call_id, "acd.callback_requested", now,
+                                     {"queue": w.queue, "number": number, "reason": reason,
+                                      "callback_id": cb.call_id}))
+        self.bus.publish(CallDataUpdated(w.call_id, now, {"callback": {
+            "id": cb.call_id, "number": number, "queue": w.queue, "requested_at": now}},
+            outcome="callback"))
+        self._enqueue_callback(cb, call.needs, priority)
+        await agi(w.channel, "GET DATA you-entered 1 1")
+        await agi(w.channel, f'SAY DIGITS {number.lstrip("+")} ""')
+        await agi(w.channel, "EXEC Playback auth-thankyou", timeout=60)
+        await agi(w.channel, "HANGUP", timeout=10)
+
+    def _enqueue_callback(self, cb: Waiting, needs: dict[str, int], priority: int) -> None:
+        self.waiting[cb.call_id] = cb
+        self.router.add_call(cb.call_id, cb.queue, needs=needs, priority=priority,
+                             entered=cb.entered)
+        self._spawn(self._dispatch_call(cb.call_id))
+        cb.hold = self._spawn(self._follow_escalation(cb))
+
+    async def _follow_escalation(self, cb: Waiting) -> None:
+        """Nobody holds the line for a callback: look for agents again as its wait reaches
+        each escalation step (the router relaxes the levels by itself)."""
+        for step in self.config.queues[cb.queue].escalation:
+            if step.min_level is None:
+                continue
+            delay = cb.entered + step.after - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if cb.call_id not in self.waiting:
+                return
+            self._spawn(self._dispatch_call(cb.call_id))
+
+    async def load_callbacks(self) -> int:
+        """After a start: callbacks still owed go back to their queues in their places."""
+        now = self.clock()
+        rows = [r for r in await self.store.callbacks() if r.status in ("pending", "dialing")]
+        for row in rows:
+            if row.queue not in self.config.queues:
+                self.log.error("acd.callback_queue_gone", callback=row.id, queue=row.queue)
+                self._save_callback(row.id, now, status="failed", result="queue_gone")
+                continue
+            cb = Waiting(row.id, "", row.queue, row.number, row.entered_at.timestamp(),
+                         dict(row.data or {}), origin=row.origin_call_id or row.id,
+                         attempts=row.attempts)
+            due = row.due_at.timestamp()
+            if due > now:
+                self._spawn(self._retry_later(cb, dict(row.skills), row.priority, due))
+            else:
+                self._enqueue_callback(cb, dict(row.skills), row.priority)
+        self.log.info("acd.callbacks_loaded", count=len(rows))
+        return len(rows)
+
+    async def _retry_later(self, cb: Waiting, needs: dict[str, int], priority: int,
+                           due: float) -> None:
+        await asyncio.sleep(max(0.0, due - self.clock()))
+        self._enqueue_callback(cb, needs, priority)
+
+    async def _dial_back(self, cb: Waiting, agent_id: str, agent_channel: str) -> None:
+        """The agent answered a callback's ring: dial the customer and bridge them."""
+        now = self.clock()
+        rules = self.config.queues[cb.queue].callback
+        call = self.router.calls.get(cb.call_id)
+        needs, priority = (dict(call.needs), call.priority - self.config.queues[cb.queue].priority) \
+            if call is not None else ({}, 0)
+        self.waiting.pop(cb.call_id, None)
+        self.router.remove_call(cb.call_id)
+        if cb.hold is not None:
+            cb.hold.cancel()
+        call_id = uuid.uuid4().hex[:16]  # this attempt is an interaction of its own
+        if self.registry.open(call_id, agent_channel, caller_num=cb.caller_num, kind="callback",
+                              dnis=cb.queue) is None:  # the agent's leg went already
+            self._apply(agent_id, AgentStatus("ready", "", now))
+            self._enqueue_callback(cb, needs, priority)
+            return
+        cb.attempts += 1
+        self.last_queue[agent_id] = cb.queue
+        self.set_state(agent_id, "on_call", now, call_id=call_id)
+        self._update(call_id, queue=cb.queue, agent=agent_id, queued_at=cb.entered, offered_at=now)
+        self.bus.publish(CallDataUpdated(call_id, now, {**cb.data, "callback": {
+            "id": cb.call_id, "origin_call_id": cb.origin, "attempt": cb.attempts}}))
+        self._save_callback(cb.call_id, now, status="dialing", attempts=cb.attempts,
+                            last_call_id=call_id)
+        agi = self.ami.agi
+        with contextlib.suppress(AmiError):
+            await agi(agent_channel, "GET DATA pls-hold-while-try 1 1", timeout=30)
+            await agi(agent_channel, "SET MUSIC ON default", timeout=10)
+        leg = f"cbk-{uuid.uuid4().hex[:12]}"
+        self.registry.expect(leg, call_id)
+        response: OriginateResponse | None = None
+        try:
+            outcome = await self.ami.originate({
+                "Channel": rules.dial.format(number=cb.caller_num), "Context": "centralita-legs",
+                "Exten": "callback", "Priority": "1", "ChannelId": leg,
+                "Timeout": str(int(rules.ring_timeout * 1000)),
+                "CallerID": rules.caller_id or cb.queue,
+                "Variable": [f"CENTRALITA_CALL_ID={call_id}"],
+            })
+            response = await asyncio.wait_for(outcome, rules.ring_timeout + 30)
+        except (AmiError, TimeoutError) as exc:
+            self.log.warning("acd.callback_originate_failed", call_id=call_id, error=str(exc))
+        now = self.clock()
+        if call_id not in self.registry.calls:  # the agent hung up while the customer rang
+            if response is not None and response.success:
+                await self._hangup(response.channel)
+            self._callback_failed(cb, call_id, agent_id, "agent_left", needs, priority,
+                                  count=False)
+            return
+        if response is None or not response.success:
+            why = {3: "no_answer", 5: "busy"}.get(response.reason if response else -1, "failed")
+            with contextlib.suppress(AmiError):
+                await agi(agent_channel, "SET MUSIC OFF", timeout=10)
+                await agi(agent_channel, "EXEC Playback number-not-answering", timeout=30)
+            await self._hangup(agent_channel)
+            self._callback_failed(cb, call_id, agent_id, why, needs, priority)
+            return
+        try:
+            await self.ami.send("Bridge", {"Channel1": agent_channel,
+                                           "Channel2": response.channel, "Tone": "no"})
+        except AmiError as exc:
+            self.log.warning("acd.bridge_failed", call_id=call_id, agent=agent_id, error=str(exc))
+            await self._hangup(response.channel)
+            await self._hangup(agent_channel)
+            self._callback_failed(cb, call_id, agent_id, "bridge_failed", needs, priority)
+            return
+        self.connected[call_id] = (agent_id, now)
+        self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now))
+        self.bus.publish(CallStepped(call_id, "acd.connected", now, {
+            "agent": agent_id, "queue": cb.queue, "wait": round(now - cb.entered, 3),
+            "callback_id": cb.call_id}))
+        self._update(call_id, connected_at=now, wait_s=round(now - cb.entered, 3))
+        self._save_callback(cb.call_id, now, status="done", result="connected")
+        self.bus.publish(CallStepped(cb.record, "acd.callback_connected", now,
+                                     {"call_id": call_id, "agent": agent_id}))
+
+    def _callback_failed(self, cb: Waiting, call_id: str, agent_id: str, why: str,
+                         needs: dict[str, int], priority: int, *, count: bool = True) -> None:
+        now = self.clock()
+        if not count:
+            cb.attempts -= 1
+        self.bus.publish(CallStepped(call_id, "acd.callback_failed", now,
+                                     {"why": why, "attempt": cb.attempts}))
+        self.bus.publish(CallDataUpdated(call_id, now, {}, outcome=f"callback_{why}"[:32]))
+        self.bus.publish(CallStepped(cb.record, "acd.callback_failed", now,
+                                     {"call_id": call_id, "why": why, "attempt": cb.attempts}))
+        if self.status[agent_id].state == "on_call":
+            self._apply(agent_id, AgentStatus("ready", "", now))
+        rules = self.config.queues[cb.queue].callback
+        due = next_try(cb.attempts, rules.attempts, rules.retry_after, now) if count else now
+        if due is None:
+            self._save_callback(cb.call_id, now, status="failed", result=why, attempts=cb.attempts)
+            self.log.info("acd.callback_given_up", callback=cb.call_id, attempts=cb.attempts)
+            return
+        self._save_callback(cb.call_id, now, status="pending", result=why, due_at=due,
+                            attempts=cb.attempts)
+        self._spawn(self._retry_later(cb, needs, priority, due))
+
+    def _save_callback(self, callback_id: str, at: float, **fields: Any) -> None:
+        async def op() -> None:
+            await self.store.save_callback(callback_id, at, **fields)
+
+        self.journal.submit(f"callback {callback_id}", op)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -597,6 +820,7 @@ class AcdService:
         history = await self.store.customer_history(w.caller_num)
         payload = json.dumps({
             "v": 1, "call_id": w.call_id, "agent": agent_id, "queue": w.queue,
+            "callback": w.origin is not None,
             "wait": round(now - w.entered, 3), "caller_num": w.caller_num,
             "customer": w.data.get("customer"), "ivr": {k: v for k, v in w.data.items()
                                                         if k != "customer"},
@@ -608,6 +832,10 @@ class AcdService:
             await self.store.add_outbox(topic, payload, now)
 
         self.journal.submit(f"screenpop {w.call_id}", op, outbox=True)
+
+    def spawn(self, coro: Any) -> asyncio.Task[None]:
+        """Run `coro` as one of the service's tasks (failures logged, cancelled at stop)."""
+        return self._spawn(coro)
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -28,8 +28,10 @@ from core.store import Journal, Store
 from ivr.model import load_ivr
 from ivr.service import IvrService
 
-ENGINE_CONTEXTS = ("centralita-in", "centralita-agents", "centralita-legs")
+LEGS_CONTEXT = "centralita-legs"
+ENGINE_CONTEXTS = ("centralita-in", "centralita-agents", LEGS_CONTEXT)
 CALL_ID_VAR = "CENTRALITA_CALL_ID"
+AGENT_VAR = "CENTRALITA_AGENT"  # set on the legs the ACD originates to agents' phones
 
 
 class NeverConnected(Exception):
@@ -44,7 +46,7 @@ class Engine:
         self.bus = Bus()
         self.store = Store(settings.database.url, busy_timeout=settings.database.busy_timeout)
         self.journal = Journal(self.store)
-        self.registry = Registry(self.bus, ENGINE_CONTEXTS, time.time)
+        self.registry = Registry(self.bus, ENGINE_CONTEXTS, time.time, legs_context=LEGS_CONTEXT)
         prefix = settings.mqtt.prefix if settings.mqtt.enabled else None
         self.calllog = CallLog(self.bus, self.store, self.journal, prefix)
         ami = settings.ami
@@ -105,18 +107,34 @@ class Engine:
         listing = await ami.send_list_now("CoreShowChannels", timeout=ami.action_timeout)
         items = [ev for ev in map(decode_event, listing.items) if isinstance(ev, CoreShowChannel)]
         known: dict[str, str] = {}
+        talking: dict[str, str] = {}  # agent legs found in a bridge: channel -> agent id
         for item in items:  # calls we parked before a restart carry their id on the channel
             if item.channel not in self.registry.channels and item.context in ENGINE_CONTEXTS:
-                try:
-                    reply = await ami.send_now("Getvar", {"Channel": item.channel,
-                                                           "Variable": CALL_ID_VAR})
-                except AmiError:
-                    continue
-                if reply.get("Value"):
-                    known[item.channel] = reply.get("Value")
+                value = await self._getvar(ami, item.channel, CALL_ID_VAR)
+                if value:
+                    known[item.channel] = value
+                if item.context == LEGS_CONTEXT and item.bridge_id:
+                    agent = await self._getvar(ami, item.channel, AGENT_VAR)
+                    if agent:
+                        talking[item.channel] = agent
         closed, adopted = self.registry.reconcile(items, known)
         self.resyncs += 1
         self.log.info("engine.resynced", channels=len(items), closed=closed, adopted=adopted)
+        if self.acd is not None:
+            for channel, agent in talking.items():
+                call = self.registry.call_of(channel)
+                if call is not None:
+                    await self.acd.restore_talking(agent, call.call_id)
+            if self.resyncs == 1:  # owed callbacks wait until the agents' states are known
+                self.acd.spawn(self.acd.load_callbacks())
+
+    @staticmethod
+    async def _getvar(ami: AmiClient, channel: str, name: str) -> str:
+        try:
+            reply = await ami.send_now("Getvar", {"Channel": channel, "Variable": name})
+        except AmiError:
+            return ""
+        return reply.get("Value") or ""
 
     async def run(self, *, give_up_after: float | None = None,
                   install_signals: bool = True) -> None:

@@ -43,7 +43,7 @@ class CallLog:
     def _started(self, ev: CallStarted) -> None:
         async def op() -> None:
             await self.store.start_interaction(
-                ev.call_id, kind="inbound", caller_num=ev.caller_num, caller_name=ev.caller_name,
+                ev.call_id, kind=ev.kind, caller_num=ev.caller_num, caller_name=ev.caller_name,
                 dnis=ev.dnis, channel=ev.channel, at=ev.at)
 
         self.journal.submit(f"interaction {ev.call_id}", op)

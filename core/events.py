@@ -17,6 +17,7 @@ class CallStarted:
     at: float
     adopted: bool = False  # found parked in our context after a (re)connect
     bridged: bool = False  # adopted while already talking (in a bridge)
+    kind: str = "inbound"  # or a call the engine placed: callback, survey, ...
 
 
 @dataclass(frozen=True, slots=True)

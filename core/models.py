@@ -106,3 +106,27 @@ class AgentStateChange(Base):
     reason: Mapped[str] = mapped_column(String(64), default="")
     call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CallbackRow(Base):
+    """A dial-back the engine owes a customer: a caller who left a number keeping their
+    place in a queue (`entered_at` is that place), or a follow-up due at `due_at`."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    origin_call_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    number: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: pending (waiting its turn or its time), dialing, done, failed (out of attempts)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    result: Mapped[str] = mapped_column(String(64), default="")
+    last_call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

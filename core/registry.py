@@ -62,9 +62,11 @@ class Call:
 
 
 class Registry:
-    def __init__(self, bus: Bus, contexts: Iterable[str], clock: Callable[[], float]) -> None:
+    def __init__(self, bus: Bus, contexts: Iterable[str], clock: Callable[[], float], *,
+                 legs_context: str = "centralita-legs") -> None:
         self.bus = bus
         self.contexts = frozenset(contexts)
+        self.legs_context = legs_context  # where the engine's own legs run
         self.clock = clock
         self.channels: dict[str, ChannelState] = {}
         self.by_uniqueid: dict[str, ChannelState] = {}
@@ -102,6 +104,16 @@ class Registry:
         """The engine named a leg it originates (`ChannelId`); it joins `call_id`."""
         self.expected[uniqueid] = call_id
 
+    def open(self, call_id: str, channel: str, *, caller_num: str, kind: str,
+             dnis: str = "") -> Call | None:
+        """Start a call the engine placed itself (a callback, a survey): anchored on one of
+        its legs, which ends the call when it hangs up. None if the leg is already gone."""
+        ch = self.channels.get(channel)
+        if ch is None:
+            return None
+        ch.call_id = None
+        return self._start_call(ch, caller_num, "", dnis, adopted=False, call_id=call_id, kind=kind)
+
     # --- AMI events -----------------------------------------------------------------
 
     def on_event(self, event: AmiEvent) -> None:
@@ -119,9 +131,11 @@ class Registry:
             self._join(ch, call_id)
 
     def _join(self, ch: ChannelState, call_id: str) -> None:
+        # A leg the engine announced keeps its call id even before that call is open
+        # (`open`), so that its AsyncAGIStart does not start a call of its own.
+        ch.call_id = call_id
         call = self.calls.get(call_id)
         if call is not None:
-            ch.call_id = call_id
             call.channels.add(ch.name)
 
     def _newstate(self, ev: Newstate) -> None:
@@ -171,7 +185,7 @@ class Registry:
         self._start_call(ch, ev.caller_num, ev.caller_name, dnis, adopted=False)
 
     def _start_call(self, ch: ChannelState, num: str, name: str, dnis: str, *,
-                    adopted: bool, call_id: str | None = None) -> Call:
+                    adopted: bool, call_id: str | None = None, kind: str = "inbound") -> Call:
         call_id = call_id or uuid.uuid4().hex[:16]
         call = Call(call_id, ch.name, _clean(num), _clean(name), dnis, ch.context, self.clock(),
                     channels={ch.name})
@@ -182,7 +196,7 @@ class Registry:
         ch.call_id = call_id
         self.bus.publish(CallStarted(call_id, ch.name, call.caller_num, call.caller_name, dnis,
                                      ch.context, call.started, adopted=adopted,
-                                     bridged=ch.bridge is not None))
+                                     bridged=ch.bridge is not None, kind=kind))
         return call
 
     def _agi_end(self, ev: AsyncAGIEnd) -> None:
@@ -233,7 +247,9 @@ class Registry:
                 if call is not None and call.channel == name:
                     closed += 1
                 self._end_channel(gone, 0, lost=True)
-        for name, item in present.items():
+        # Callers first: an engine leg tagged with a caller's call id then joins that call.
+        ordered = sorted(present.items(), key=lambda kv: kv[1].context == self.legs_context)
+        for name, item in ordered:
             ch = self.channels.get(name)
             if ch is None:
                 ch = ChannelState(name, item.uniqueid, item.linkedid, item.state, item.context,
@@ -247,6 +263,9 @@ class Registry:
                 self.bridges.setdefault(item.bridge_id, set()).add(name)
             if ch.call_id is None:
                 call_id = self.by_linkedid.get(item.linkedid)
+                tagged = (known_ids or {}).get(name)
+                if call_id is None and tagged in self.calls:
+                    call_id = tagged
                 if call_id is not None:
                     self._join(ch, call_id)
                 elif ch.in_agi and item.context in self.contexts:

@@ -30,7 +30,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from core.models import AgentStateChange, CallEventRow, Customer, Interaction, OutboxRow, Ticket
+from core.models import (
+    AgentStateChange,
+    CallbackRow,
+    CallEventRow,
+    Customer,
+    Interaction,
+    OutboxRow,
+    Ticket,
+)
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
@@ -196,6 +204,19 @@ class Store:
             if topic is not None:
                 s.add(OutboxRow(topic=topic, payload=payload, created_at=ts(at)))
 
+    async def save_callback(self, callback_id: str, at: float, **fields: Any) -> None:
+        """Create the callback row, or set `fields` on it (float times for *_at fields)."""
+        values = {k: ts(v) if k.endswith("_at") and v is not None else v
+                  for k, v in fields.items()}
+        async with self.session.begin() as s:
+            row = await s.get(CallbackRow, callback_id)
+            if row is None:
+                s.add(CallbackRow(id=callback_id, updated_at=ts(at), **values))
+                return
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = ts(at)
+
     async def add_outbox(self, topic: str, payload: str, at: float) -> None:
         async with self.session.begin() as s:
             s.add(OutboxRow(topic=topic, payload=payload, created_at=ts(at)))
@@ -266,6 +287,13 @@ class Store:
             rows = await s.scalars(select(CallEventRow).where(CallEventRow.call_id == call_id)
                                    .order_by(CallEventRow.seq))
             return list(rows)
+
+    async def callbacks(self, *, status: str | None = None) -> list[CallbackRow]:
+        async with self.session() as s:
+            query = select(CallbackRow).order_by(CallbackRow.entered_at)
+            if status is not None:
+                query = query.where(CallbackRow.status == status)
+            return list(await s.scalars(query))
 
     async def max_seq(self, call_id: str) -> int:
         async with self.session() as s:

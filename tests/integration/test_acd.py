@@ -262,18 +262,120 @@ async def test_a_waiting_caller_hears_the_entry_message_and_their_position(
     assert ch_row.queue == "support"
 
 
-async def test_pressing_1_while_waiting_leaves_a_callback_request(
+async def callbacks(rig: Rig) -> list[Any]:
+    await rig.engine.journal.drain()
+    store = Store(rig.db)
+    try:
+        return await store.callbacks()
+    finally:
+        await store.close()
+
+
+async def interaction_by_id(rig: Rig, call_id: str) -> Any:
+    await rig.engine.journal.drain()
+    store = Store(rig.db)
+    try:
+        return await store.interaction(call_id)
+    finally:
+        await store.close()
+
+
+CALLBACK_QUEUES = HOLD_QUEUES.replace(
+    "    escalation:\n      - {after: 25, overflow: operator}\n",
+    "    callback: {ring_timeout: 3, attempts: 2, retry_after: 1}\n").replace(
+    "position_every: 1", "position_every: 30")  # the caller's key lands in a long wait
+
+
+def take_callback(rig: Rig, number: str = "+34911000077", keyed: str = "") -> Channel:
+    keys = ((0.3, "1"), (8.0, "1"), *((0.2, d) for d in keyed))
+    return rig.pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
+                                 caller_num=number, endpoint=caller(keys, patience=60, reactive=True))
+
+
+async def test_a_caller_who_takes_a_callback_keeps_their_place_and_is_called_back(
         acd: Callable[..., Awaitable[Rig]]) -> None:
-    rig = await acd({}, queues=HOLD_QUEUES, agents=HOLD_AGENTS)
-    ch = rig.pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
-                               caller_num="+34911000077",
-                               endpoint=caller(((0.3, "1"), (8.0, "1")), patience=60,
-                                               reactive=True))
-    await until(lambda: ch.gone, 15, "the caller to be thanked and hung up")
-    assert caller_commands(rig, ch)[-2:] == ["EXEC Playback queue-thankyou", "HANGUP"]
-    row = await rig.interaction(ch)
-    assert row.outcome == "callback"
-    assert row.data["callback"]["number"] == "+34911000077"
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+                     "600555123@trunk": Endpoint(answer_after=1.0, talk_time=4.0)},
+                    queues=CALLBACK_QUEUES, agents=HOLD_AGENTS)  # nobody logged in yet
+    ch = take_callback(rig, keyed="600555123#")
+    await until(lambda: ch.gone, 20, "the caller to leave a number and hang up")
+    assert caller_commands(rig, ch)[-5:] == [
+        "GET DATA vm-enter-num-to-call 6000 16", "GET DATA you-entered 1 1",
+        'SAY DIGITS 600555123 ""', "EXEC Playback auth-thankyou", "HANGUP"]
+    origin = await rig.interaction(ch)
+    assert origin.outcome == "callback" and origin.data["callback"]["number"] == "600555123"
+    [cb] = await callbacks(rig)
+    assert (cb.status, cb.queue, cb.number, cb.origin_call_id) == ("pending", "support",
+                                                                    "600555123", origin.id)
+    assert abs(cb.entered_at.timestamp() - origin.queued_at.timestamp()) < 0.01  # its place
+
+    assert rig.engine.acd.command("1001", "login") is None  # type: ignore[union-attr]
+    await until(lambda: any(c.name.startswith("PJSIP/600555123@trunk") and c.bridge is not None
+                            for c in rig.pbx.channels.values()),
+                15, "the customer to be called back and bridged to the agent")
+    orig = [m for m in rig.server.received if m.get("Action") == "Originate"]
+    assert [m.get("Channel") for m in orig] == ["PJSIP/agent1001", "PJSIP/600555123@trunk"]
+    await until(lambda: rig.engine.acd.status["1001"].state == "wrapup", 15,  # type: ignore[union-attr]
+                "the call to end and the agent to wrap up")
+    [cb] = await callbacks(rig)
+    assert (cb.status, cb.result, cb.attempts) == ("done", "connected", 1)
+    back = await interaction_by_id(rig, cb.last_call_id)
+    assert (back.kind, back.queue, back.agent, back.caller_num) == ("callback", "support", "1001",
+                                                                    "600555123")
+    assert back.outcome == "answered" and back.talk_s > 0
+    assert back.wait_s >= origin.wait_s  # the wait runs from when the caller first queued
+    assert back.data["callback"]["origin_call_id"] == origin.id
+
+
+async def test_a_callback_nobody_answers_is_retried_then_given_up(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    agents = HOLD_AGENTS.replace("queues: {support: 0}}", "queues: {support: 0}, login: true}")
+    queues = CALLBACK_QUEUES.replace("callback: {", "callback: {ask_number: false, ")
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+                     "+34911000077@trunk": Endpoint(ring="noanswer")}, queues=queues, agents=agents)
+    assert rig.engine.acd.command("1001", "pause", "break") is None  # type: ignore[union-attr]
+    ch = take_callback(rig)
+    await until(lambda: ch.gone, 20, "the caller to take a callback")
+    assert "GET DATA vm-enter-num-to-call 6000 16" not in caller_commands(rig, ch)
+    assert rig.engine.acd.command("1001", "ready") is None  # type: ignore[union-attr]
+    rows: list[Any] = []
+    for _ in range(300):
+        rows = await callbacks(rig)
+        if rows and rows[0].status == "failed":
+            break
+        await asyncio.sleep(0.1)
+    [cb] = rows
+    assert (cb.status, cb.result, cb.attempts) == ("failed", "no_answer", 2)
+    dials = [m for m in rig.server.received
+             if m.get("Action") == "Originate" and "@trunk" in m.get("Channel", "")]
+    assert len(dials) == 2
+    await until(lambda: rig.engine.acd.status["1001"].state == "ready", 5,  # type: ignore[union-attr]
+                "the agent ready again")
+    assert rig.engine.acd.status["1001"].misses == 0  # type: ignore[union-attr]
+    agent_cmds = [m.get("Command") for m in rig.server.received
+                  if m.get("Action") == "AGI" and m.get("Channel", "").startswith("PJSIP/agent")]
+    assert agent_cmds.count("EXEC Playback number-not-answering") == 2
+    first_try = await interaction_by_id(rig, cb.last_call_id)
+    assert (first_try.kind, first_try.outcome) == ("callback", "callback_no_answer")
+
+
+async def test_a_callback_survives_an_engine_restart(acd: Callable[..., Awaitable[Rig]]) -> None:
+    first = await acd({}, queues=CALLBACK_QUEUES, agents=HOLD_AGENTS)
+    ch = take_callback(first, keyed="#")  # '#' alone: call me back on this number
+    await until(lambda: ch.gone, 20, "the caller to take a callback")
+    await first.engine.journal.drain()
+    first.engine.stop.set()
+    await asyncio.sleep(0.5)
+    agents = HOLD_AGENTS.replace("queues: {support: 0}}", "queues: {support: 0}, login: true}")
+    second = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+                        "+34911000077@trunk": Endpoint(answer_after=0.5, talk_time=3.0)},
+                       queues=CALLBACK_QUEUES, agents=agents)
+    await until(lambda: any(c.name.startswith("PJSIP/+34911000077@trunk") and c.bridge is not None
+                            for c in second.pbx.channels.values()), 15, "the callback after restart")
+    await until(lambda: second.engine.acd.status["1001"].state == "wrapup", 15,  # type: ignore[union-attr]
+                "the callback to finish")
+    [cb] = await callbacks(second)
+    assert (cb.status, cb.attempts, cb.number) == ("done", 1, "+34911000077")
 
 
 async def test_escalation_overflows_to_the_operator_queue_keeping_the_wait(
@@ -401,6 +503,35 @@ async def test_a_restarted_engine_puts_waiting_callers_back_with_their_wait(
         await store.close()
     assert kinds.count("call.started") == 1 and "call.adopted" in kinds
     assert "ivr.resumed_in_queue" in kinds and kinds.count("acd.queued") == 2
+
+
+async def test_a_restarted_engine_knows_which_agents_are_talking(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    first = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=None),
+                       "agent1002": Endpoint(answer_after=0.3, talk_time=None)})
+    ch = first.call(patience=600)
+    await until(lambda: ch.bridge is not None, 10, "caller and agent talking")
+    call_id = first.engine.registry.call_of(ch.name).call_id  # type: ignore[union-attr]
+    agent = next(a for a, st in first.engine.acd.status.items()  # type: ignore[union-attr]
+                 if st.state == "on_call")
+    await first.engine.journal.drain()
+    first.engine.stop.set()
+    await asyncio.sleep(0.5)
+
+    second = await acd({})
+    acd2 = second.engine.acd
+    assert acd2 is not None
+    await until(lambda: acd2.status[agent].state == "on_call", 10, "the agent found talking")
+    assert acd2.status[agent].call_id == call_id
+    other = next(a for a in acd2.status if a != agent)
+    assert acd2.status[other].state == "ready"
+    peer = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
+    second.pbx.request_hangup(ch)
+    await until(lambda: acd2.status[agent].state in ("wrapup", "ready"), 10, "wrap-up after the call")
+    assert peer.gone
+    assert "wrapup" in await second.states(agent)
+    row = await second.interaction(ch)
+    assert row.outcome == "answered" and row.agent == agent and row.talk_s >= 0.5
 
 
 async def test_agents_log_in_pause_and_get_ready_from_their_phone(
