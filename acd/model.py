@@ -110,6 +110,7 @@ class Queue(_Strict):
     keys: dict[str, TargetIn] = Field(default_factory=dict)
     tier: Annotated[int, Field(ge=1, le=3)] = 1
     callback: CallbackRules = CallbackRules()
+    sl_seconds: Annotated[float, Field(gt=0, le=3600)] = 20  # service level: answered within
 
     def rules(self, name: str) -> QueueRules:
         steps = tuple(Step(s.after, s.min_level, s.overflow.label if s.overflow else None)

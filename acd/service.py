@@ -15,6 +15,7 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from acd.agents import AgentStatus, Refused, State, missed, move
 from acd.callbacks import callback_number, next_try
 from acd.model import AcdConfig, Target
 from acd.routing import Offer, Router
+from acd.stats import Tally, counted, snapshot
 from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AmiError
 from asterisk.events import OriginateResponse
@@ -67,7 +69,8 @@ class Waiting:
 class AcdService:
     def __init__(self, bus: Bus, ami: AmiClient, store: Store, journal: Journal,
                  registry: Registry, config: AcdConfig, *, prefix: str | None,
-                 clock: Any = time.time) -> None:
+                 clock: Any = time.time, live: Callable[[str, str], None] | None = None,
+                 stats_every: float = 2.0) -> None:
         self.bus = bus
         self.ami = ami
         self.store = store
@@ -91,6 +94,11 @@ class AcdService:
         #: recent handle times (talk + wrap-up) per queue, for estimated waits
         self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
         self.log = structlog.get_logger("acd")
+        #: supervisors' figures: published (latest wins, retained) when a queue changed
+        self.live = live
+        self.stats_every = stats_every
+        self.tallies: dict[str, Tally] = dict.fromkeys(config.queues, Tally())
+        self.dirty: set[str] = set(config.queues)
         for a in config.agents:
             self.router.add_agent(a.id, a.skills, a.queues)
             self.status[a.id] = AgentStatus()
@@ -105,6 +113,8 @@ class AcdService:
         for a in self.config.agents:
             if a.login:
                 self.set_state(a.id, "ready", now, reason="login")
+        if self.live is not None and self.prefix is not None:
+            self._spawn(self._publish_stats())
 
     async def restore_talking(self, agent_id: str, call_id: str) -> None:
         """After a restart, an agent found in a bridge on a call the ACD connected: busy
@@ -132,6 +142,7 @@ class AcdService:
 
     def _apply(self, agent_id: str, status: AgentStatus, why: str = "") -> AgentStatus:
         self.status[agent_id] = status
+        self.dirty.update(self.agents[agent_id].queues)
         if status.state == "ready":
             self.router.set_ready(agent_id, status.since)
         else:
@@ -282,6 +293,7 @@ class AcdService:
                                      {"queue": ev.target, "position": position,
                                       "skills": ev.skills, "priority": ev.priority}))
         self._update(ev.call_id, queue=ev.target, queued_at=ev.at)
+        self._count(ev.target, "entered")
         queue = self.config.queues[ev.target]
         refusal = self._refusal(ev.target)
         w.hold = self._spawn(self._hold(w, refused=refusal, entry=True))
@@ -420,6 +432,7 @@ class AcdService:
         if w.hold is not None:  # its AGI command is frozen by the bridge; stop holding it
             w.hold.cancel()
         self.connected[w.call_id] = (agent_id, now)
+        self._count(w.queue, "answered", now - w.entered)
         self.last_queue[agent_id] = w.queue
         self.set_state(agent_id, "on_call", now, call_id=w.call_id)
         self.bus.publish(CallConnected(w.call_id, agent_id, response.channel, now))
@@ -434,6 +447,7 @@ class AcdService:
             position = self.router.position(ev.call_id) if ev.call_id in self.router.calls else 0
             self.router.remove_call(ev.call_id)
             wait = round(ev.at - w.entered, 3)
+            self._count(w.queue, "abandoned", wait)
             self.bus.publish(CallStepped(ev.call_id, "acd.abandoned", ev.at,
                                          {"queue": w.queue, "wait": wait, "position": position}))
             self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {"abandoned": {
@@ -584,8 +598,10 @@ class AcdService:
         if target.callback:
             await self._take_callback(w, reason)
             return
+        self._count(w.queue, "overflowed")
         if target.queue:  # keeps the caller's original arrival time
             w.queue = target.queue
+            self._count(target.queue, "entered")
             self.router.move_call(w.call_id, target.queue)
             self._update(w.call_id, queue=target.queue)
             self._spawn(self._dispatch_call(w.call_id))
@@ -641,6 +657,7 @@ class AcdService:
             "id": cb.call_id, "number": number, "queue": w.queue, "requested_at": now}},
             outcome="callback"))
         self._enqueue_callback(cb, call.needs, priority)
+        self._count(w.queue, "callback")
         await agi(w.channel, "GET DATA you-entered 1 1")
         await agi(w.channel, f'SAY DIGITS {number.lstrip("+")} ""')
         await agi(w.channel, "EXEC Playback auth-thankyou", timeout=60)
@@ -759,6 +776,7 @@ class AcdService:
             self._callback_failed(cb, call_id, agent_id, "bridge_failed", needs, priority)
             return
         self.connected[call_id] = (agent_id, now)
+        self._count(cb.queue, "answered", now - cb.entered)
         self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now))
         self.bus.publish(CallStepped(call_id, "acd.connected", now, {
             "agent": agent_id, "queue": cb.queue, "wait": round(now - cb.entered, 3),
@@ -795,6 +813,35 @@ class AcdService:
             await self.store.save_callback(callback_id, at, **fields)
 
         self.journal.submit(f"callback {callback_id}", op)
+
+    # --- supervisors' figures -----------------------------------------------------------
+
+    def _count(self, queue: str, what: str, wait: float = 0.0) -> None:
+        day = time.strftime("%Y-%m-%d", time.localtime(self.clock()))
+        self.tallies[queue] = counted(self.tallies[queue], day, what, wait=wait,
+                                      sl_seconds=self.config.queues[queue].sl_seconds)
+        self.dirty.add(queue)
+
+    def stats(self, queue: str) -> dict[str, Any]:
+        now = self.clock()
+        on_line = [w for w in self.waiting.values() if w.queue == queue]
+        return snapshot(
+            queue, self.tallies[queue], now=now,
+            waiting=[w.entered for w in on_line if w.origin is None],
+            callbacks_waiting=sum(1 for w in on_line if w.origin is not None),
+            agents=[st.state for a, st in self.status.items() if queue in self.agents[a].queues],
+            estimated_wait=self.estimated_wait(queue, self.router.waiting(queue) + 1))
+
+    async def _publish_stats(self) -> None:
+        """`{prefix}queues/{queue}/stats`, retained, for each queue that changed; at most
+        every `stats_every` seconds (a wall board, not an event stream)."""
+        assert self.live is not None
+        while True:
+            dirty, self.dirty = self.dirty, set()
+            for queue in sorted(dirty):
+                self.live(f"{self.prefix}queues/{queue}/stats",
+                          json.dumps(self.stats(queue), default=str))
+            await asyncio.sleep(self.stats_every)
 
     # --- helpers ----------------------------------------------------------------------
 

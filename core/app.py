@@ -64,11 +64,15 @@ class Engine:
                                   path=ivr_path, now=ivr_clock)
         else:
             self.greeter = Greeter(self.bus, self.ami, settings.greeting)
+        self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
+                                         backoff_max=settings.mqtt.retry_max)
         self.acd: AcdService | None = None
         queues, agents = settings.path(settings.acd.queues), settings.path(settings.acd.agents)
         if queues is not None and agents is not None:
             self.acd = AcdService(self.bus, self.ami, self.store, self.journal, self.registry,
-                                  load_acd(queues, agents), prefix=prefix)
+                                  load_acd(queues, agents), prefix=prefix,
+                                  live=self.publisher.publish_live,
+                                  stats_every=settings.acd.stats_every)
             if self.ivr is not None:
                 self.ivr.hand_off = True
         self.commands: CommandListener | None = None
@@ -79,8 +83,6 @@ class Engine:
                 queue_handler=lambda queue, cmd: acd.reprioritise(cmd.call_id, cmd.priority,
                                                                   queue=queue),
                 backoff_max=settings.mqtt.retry_max)
-        self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
-                                         backoff_max=settings.mqtt.retry_max)
         self.stop = asyncio.Event()
         self.resyncs = 0
         self._tagging: set[asyncio.Task[None]] = set()

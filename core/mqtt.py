@@ -34,7 +34,15 @@ class OutboxPublisher:
         self.backoff_max = backoff_max
         self.published = 0
         self.connected = False
+        #: state snapshots (queue stats): latest per topic, published retained, not stored
+        self.live: dict[str, str] = {}
         self.log = structlog.get_logger("mqtt").bind(broker=settings.url)
+
+    def publish_live(self, topic: str, payload: str) -> None:
+        """A snapshot that only matters while it is the latest (a broker outage keeps the
+        last one per topic; it goes out retained once the broker is back)."""
+        self.live[topic] = payload
+        self.journal.outbox_ready.set()
 
     async def run(self) -> None:
         delay = 0.5
@@ -59,6 +67,14 @@ class OutboxPublisher:
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         while True:
+            while self.live:
+                topic = next(iter(self.live))
+                payload = self.live.pop(topic)
+                try:
+                    await client.publish(topic, payload, qos=0, retain=True)
+                except aiomqtt.MqttError:
+                    self.live.setdefault(topic, payload)  # unless a newer one came meanwhile
+                    raise
             batch = await self.store.pending_outbox(200)
             if not batch:
                 self.journal.outbox_ready.clear()

@@ -105,6 +105,8 @@ class AcdSettings(_Strict):
     #: queues and agents, relative to the config directory; none: queued calls stay parked
     queues: str | None = None
     agents: str | None = None
+    #: how often (at most) `queues/{queue}/stats` goes out for a queue that changed
+    stats_every: float = Field(2.0, gt=0, le=3600)
 
 
 class DemoSettings(_Strict):

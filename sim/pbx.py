@@ -362,6 +362,13 @@ class Pbx:
         if ok and ch is not None and not ch.gone:
             self.processed_calls += 1
             self._after_answer(ch, req)
+        elif not ok and not req.application and self.dialplan.find(req.context, "failed"):
+            # main/pbx.c: an unanswered originate to an extension runs a pseudo channel at
+            # `failed` in that context, with the originate's variables and REASON.
+            failed = self._new_channel("OutgoingSpoolFailed", 0, req.context, "failed", cid=cid)
+            failed.vars.update(dict(req.variables), REASON=str(reason))
+            failed.priority = 1
+            self.spawn(self.run_dialplan(failed), failed)
 
     def _after_answer(self, ch: Channel, req: OriginateRequest) -> None:
         for k, v in req.variables:

@@ -144,3 +144,157 @@ async def test_one_menu_path_on_real_asterisk(tmp_path: object) -> None:
     engine.stop.set()
     await task
     await watcher.close()
+
+
+LAB_QUEUES = """\
+queues:
+  support:
+    skills: {support: 1}
+    ring_timeout: 10
+    wrapup: 1
+    announcements: {entry: null, position_every: null}
+    keys:
+      "1": {callback: true}
+    callback: {dial: "Local/cust{number}@centralita-lab/n", ring_timeout: 10}
+"""
+LAB_AGENTS = """\
+skills: [support]
+agents:
+  - {id: "1001", device: Local/agent1001@centralita-lab/n, skills: {support: 5},
+     queues: {support: 0}, login: LOGIN}
+"""
+
+
+class Lab:
+    """The engine with the IVR and the ACD on a real Asterisk whose agent phones are the
+    lab's Local channels (asterisk/etc/extensions-lab.conf), plus an AMI watcher."""
+
+    def __init__(self, tmp: object, *, login: bool) -> None:
+        from pathlib import Path
+
+        from core.settings import AcdSettings, IvrSettings
+
+        assert AMI_URL
+        d = Path(str(tmp))
+        (d / "ivr.yaml").write_text(IVR)
+        (d / "queues.yaml").write_text(LAB_QUEUES)
+        (d / "agents.yaml").write_text(LAB_AGENTS.replace("LOGIN", str(login).lower()))
+        self.db = f"sqlite+aiosqlite:///{d}/lab.db"
+        self.engine = Engine(Settings(
+            ami=AmiSettings(url=AMI_URL), database=DatabaseSettings(url=self.db),
+            mqtt=MqttSettings(enabled=False), ivr=IvrSettings(file=str(d / "ivr.yaml")),
+            acd=AcdSettings(queues=str(d / "queues.yaml"), agents=str(d / "agents.yaml"))))
+        self.seen: list[AmiEvent] = []
+        self.watcher = AmiClient(AmiUrl.parse(AMI_URL), on_event=self.seen.append)
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Lab:
+        await self.watcher.connect()
+        self.watcher._ready.set()
+        listing = await self.watcher.send_list("CoreShowChannels")  # a clean PBX to start
+        for item in listing.items:
+            await self.watcher.send("Hangup", {"Channel": item.get("Channel")})
+        await asyncio.sleep(0.5)
+        self.seen.clear()
+        self.task = asyncio.ensure_future(self.engine.run(install_signals=False))
+        await self.engine.ami.wait_ready(10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.engine.journal.drain()
+        self.engine.stop.set()
+        assert self.task is not None
+        await self.task
+        await self.watcher.close()
+
+    async def until(self, what: str, check: object, timeout: float = 20) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not check():  # type: ignore[operator]
+            if loop.time() > end:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.05)
+
+    def commands(self, channel: str) -> list[str]:
+        return [e.message.get("Command") for e in self.seen
+                if e.name == "AGIExecStart" and e.message.get("Channel") == channel]
+
+    async def caller_in_queue(self, number: str) -> str:
+        """A caller (Local pair; its ;2 half in [centralita-in]) who presses 1 for support."""
+        await self.watcher.originate({"Channel": "Local/100@centralita-in", "Application": "Wait",
+                                      "Data": "120", "CallerID": f"Lab <{number}>"})
+        await self.until("the menu", lambda: any(
+            "GET DATA vm-enter-num-to-call" in c for e in self.seen if isinstance(e, AsyncAGIStart)
+            for c in self.commands(e.channel)))
+        agi = next(e.channel for e in self.seen if isinstance(e, AsyncAGIStart))
+        await asyncio.sleep(0.5)
+        await self.watcher.send("PlayDTMF", {"Channel": agi[:-1] + "1", "Digit": "1",
+                                             "Duration": "120"})
+        await self.until("music on hold", lambda: any(
+            e.name == "MusicOnHoldStart" and e.message.get("Channel") == agi for e in self.seen))
+        return agi
+
+    async def interactions(self) -> list[object]:
+        from sqlalchemy import select
+
+        from core.models import Interaction
+
+        await self.engine.journal.drain()
+        store = Store(self.db)
+        try:
+            async with store.session() as s:
+                return list(await s.scalars(select(Interaction).order_by(Interaction.entered_at)))
+        finally:
+            await store.close()
+
+
+async def test_acd_connects_a_queued_caller_to_an_agent_on_real_asterisk(tmp_path: object) -> None:
+    async with Lab(tmp_path, login=True) as lab:
+        caller = await lab.caller_in_queue("600996")
+        await lab.until("caller and agent bridged", lambda: sum(
+            1 for e in lab.seen if e.name == "BridgeEnter") >= 2)
+        entered = [e.message.get("Channel") for e in lab.seen if e.name == "BridgeEnter"]
+        assert caller in entered
+        assert any(c.startswith("Local/agent1001@centralita-lab") for c in entered)
+        acd = lab.engine.acd
+        assert acd is not None
+        await lab.until("agent on the call", lambda: acd.status["1001"].state == "on_call")
+        await lab.watcher.send("Hangup", {"Channel": caller})
+        await lab.until("wrap-up", lambda: acd.status["1001"].state in ("wrapup", "ready"))
+        await lab.until("agent's leg hung up", lambda: any(
+            isinstance(e, Hangup) and e.channel.startswith("Local/agent1001@centralita-lab")
+            for e in lab.seen))
+        [row] = await lab.interactions()
+    assert (row.queue, row.agent, row.outcome) == ("support", "1001", "answered")  # type: ignore[attr-defined]
+    assert row.connected_at is not None and row.ended_at is not None  # type: ignore[attr-defined]
+
+
+async def test_a_callback_keeps_the_place_and_dials_back_on_real_asterisk(tmp_path: object) -> None:
+    async with Lab(tmp_path, login=False) as lab:
+        caller = await lab.caller_in_queue("600995")
+        await asyncio.sleep(1.0)
+        await lab.watcher.send("PlayDTMF", {"Channel": caller[:-1] + "1", "Digit": "1",
+                                            "Duration": "120"})
+        await lab.until("the number prompt", lambda: any(
+            c.startswith("GET DATA vm-enter-num-to-call") for c in lab.commands(caller)))
+        await asyncio.sleep(0.5)
+        await lab.watcher.send("PlayDTMF", {"Channel": caller[:-1] + "1", "Digit": "#",
+                                            "Duration": "120"})  # '#': this number
+        await lab.until("the caller thanked and gone", lambda: any(
+            isinstance(e, Hangup) and e.channel == caller for e in lab.seen))
+        assert 'SAY DIGITS 600995 ""' in lab.commands(caller)
+        acd = lab.engine.acd
+        assert acd is not None
+        assert acd.command("1001", "login") is None
+        await lab.until("the customer called back and bridged", lambda: any(
+            e.name == "BridgeEnter" and e.message.get("Channel", "").startswith(
+                "Local/cust600995@centralita-lab") for e in lab.seen), 30)
+        customer = next(e.message.get("Channel") for e in lab.seen if e.name == "BridgeEnter"
+                        and e.message.get("Channel", "").startswith("Local/cust600995"))
+        await lab.watcher.send("Hangup", {"Channel": customer})
+        await lab.until("wrap-up", lambda: acd.status["1001"].state in ("wrapup", "ready"))
+        rows = await lab.interactions()
+    origin, back = rows
+    assert origin.outcome == "callback"  # type: ignore[attr-defined]
+    assert (back.kind, back.agent, back.caller_num) == ("callback", "1001", "600995")  # type: ignore[attr-defined]
+    assert back.connected_at is not None  # type: ignore[attr-defined]

@@ -179,6 +179,8 @@ async def test_ring_no_answer_returns_the_caller_and_pauses_a_repeat_offender(
     assert not ch.gone and ch.bridge is None  # still waiting, in their place
     assert {s.reason for s in rig.engine.acd.status.values()} == {"no_answer"}  # type: ignore[union-attr]
     assert len(originates(rig)) == 4  # two misses each
+    # Each miss ran Asterisk's "OutgoingSpoolFailed" at `failed`: hung up, not a new call.
+    assert list(rig.engine.registry.calls) == [rig.engine.registry.call_of(ch.name).call_id]  # type: ignore[union-attr]
     assert await rig.states("1001") == ["ready", "reserved", "ready", "reserved", "paused"]
 
 
@@ -681,3 +683,25 @@ async def test_a_full_queue_sends_new_callers_to_its_overflow(
     assert not first.gone
     row = await rig.interaction(second)
     assert row.outcome == "overflowed" and row.data["overflow"]["reason"] == "full"
+
+
+async def test_supervisors_see_queue_figures_on_mqtt(
+        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
+    prefix = f"acd{uuid.uuid4().hex[:6]}/"
+    async with Subscriber(mqtt_url, prefix) as sub:
+        rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=2.0),
+                         "agent1002": Endpoint(answer_after=0.5, talk_time=2.0)}, prefix)
+        rig.engine.acd.stats_every = 0.2  # type: ignore[union-attr]
+        ch = rig.call()
+        await until(lambda: ch.gone, 15, "the call to be answered and finish")
+
+        def answered() -> list[dict[str, Any]]:
+            return [p for t, p in sub.messages
+                    if t == f"{prefix}queues/support/stats" and p["today"]["answered"] == 1]
+
+        await until(lambda: bool(answered()), 10, "figures with the answered call")
+    snap = answered()[-1]
+    assert snap["today"]["entered"] == 1 and snap["today"]["service_level"] == 100.0
+    assert snap["today"]["asa"] is not None and snap["today"]["asa"] >= 0
+    assert sum(snap["agents"].values()) == 2
+    assert not [t for t, _ in sub.messages if t.endswith("/stats") and "support" not in t]

@@ -1,0 +1,73 @@
+"""Queue statistics for supervisors (pure): today's tallies and a live snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What a queue did since the start of `day` (a local date, YYYY-MM-DD)."""
+
+    day: str = ""
+    entered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    overflowed: int = 0
+    callbacks: int = 0  # callers who left a number keeping their place
+    within_sl: int = 0  # answered within the queue's service-level time
+    short_abandons: int = 0  # gave up before the service-level time: not held against it
+    answer_wait: float = 0.0  # total wait of answered calls (for the ASA)
+
+
+def counted(t: Tally, day: str, what: str, *, wait: float = 0.0, sl_seconds: float = 20.0) -> Tally:
+    """`t` after one more `what` (entered, answered, abandoned, overflowed, callback) on `day`;
+    a new day starts from zero."""
+    if t.day != day:
+        t = Tally(day)
+    if what == "entered":
+        return replace(t, entered=t.entered + 1)
+    if what == "answered":
+        return replace(t, answered=t.answered + 1, answer_wait=t.answer_wait + wait,
+                       within_sl=t.within_sl + (wait <= sl_seconds))
+    if what == "abandoned":
+        return replace(t, abandoned=t.abandoned + 1,
+                       short_abandons=t.short_abandons + (wait <= sl_seconds))
+    if what == "overflowed":
+        return replace(t, overflowed=t.overflowed + 1)
+    if what == "callback":
+        return replace(t, callbacks=t.callbacks + 1)
+    raise ValueError(f"unknown tally {what!r}")
+
+
+def service_level(t: Tally) -> float | None:
+    """Percent answered within the service-level time, of calls answered or abandoned
+    after it (the common contact-center definition: short abandons excluded)."""
+    base = t.answered + t.abandoned - t.short_abandons
+    return round(100.0 * t.within_sl / base, 1) if base > 0 else None
+
+
+def snapshot(queue: str, t: Tally, *, now: float, waiting: Iterable[float],
+             callbacks_waiting: int, agents: Iterable[str], estimated_wait: float) -> dict[str, Any]:
+    """The `queues/{queue}/stats` payload: `waiting` are the arrival times of callers on
+    the line; `agents` the states of the queue's agents."""
+    entered = list(waiting)
+    states: dict[str, int] = {}
+    for state in agents:
+        states[state] = states.get(state, 0) + 1
+    return {
+        "v": 1, "queue": queue, "at": now,
+        "waiting": len(entered),
+        "longest_wait": round(now - min(entered), 1) if entered else 0.0,
+        "callbacks_waiting": callbacks_waiting,
+        "estimated_wait": round(estimated_wait),
+        "agents": states,
+        "today": {
+            "day": t.day, "entered": t.entered, "answered": t.answered,
+            "abandoned": t.abandoned, "overflowed": t.overflowed, "callbacks": t.callbacks,
+            "service_level": service_level(t),
+            "asa": round(t.answer_wait / t.answered, 1) if t.answered else None,
+        },
+    }
