@@ -87,6 +87,10 @@ class AcdService:
                              for name, q in config.queues.items()}
         #: the queue of each agent's last call: its wrap-up and handle times belong there
         self.last_queue: dict[str, str] = {}
+        #: feature-code prefixes other services answer (the recorder's *3x)
+        self.foreign_codes: tuple[str, ...] = ()
+        #: prompts played before a queue's entry message (e.g. "calls may be recorded")
+        self.entry_prompts: Callable[[str], list[str]] = lambda _queue: []
         self.status: dict[str, AgentStatus] = {}
         self.waiting: dict[str, Waiting] = {}
         self.connected: dict[str, tuple[str, float]] = {}  # call_id -> (agent, connected at)
@@ -209,6 +213,8 @@ class AcdService:
 
     def _feature_code(self, ev: CallStarted) -> None:
         if ev.context != "centralita-agents" or not ev.dnis.startswith("*") or ev.adopted:
+            return
+        if ev.dnis.startswith(self.foreign_codes):  # another service's code (e.g. *31 listen)
             return
         self._spawn(self._run_feature_code(ev))
 
@@ -435,7 +441,7 @@ class AcdService:
         self._count(w.queue, "answered", now - w.entered)
         self.last_queue[agent_id] = w.queue
         self.set_state(agent_id, "on_call", now, call_id=w.call_id)
-        self.bus.publish(CallConnected(w.call_id, agent_id, response.channel, now))
+        self.bus.publish(CallConnected(w.call_id, agent_id, response.channel, now, queue=w.queue))
         self.bus.publish(CallStepped(w.call_id, "acd.connected", now,
                                      {"agent": agent_id, "queue": w.queue,
                                       "wait": round(now - w.entered, 3)}))
@@ -502,8 +508,11 @@ class AcdService:
                 await self._overflow(w, q.overflow, refused)
                 return
             await agi(w.channel, f"SET MUSIC ON {q.moh}")
+            first = self.entry_prompts(w.queue) if entry else []
             if entry and ann.entry:
-                await self._announce(w, [ann.entry])
+                first.append(ann.entry)
+            if first:
+                await self._announce(w, first)
             now = self.clock()
             next_position = now + ann.position_every if ann.position_every else float("inf")
             next_periodic = now + ann.periodic_every if ann.periodic else float("inf")
@@ -777,7 +786,7 @@ class AcdService:
             return
         self.connected[call_id] = (agent_id, now)
         self._count(cb.queue, "answered", now - cb.entered)
-        self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now))
+        self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now, queue=cb.queue))
         self.bus.publish(CallStepped(call_id, "acd.connected", now, {
             "agent": agent_id, "queue": cb.queue, "wait": round(now - cb.entered, 3),
             "callback_id": cb.call_id}))

@@ -16,17 +16,20 @@ from acd.model import load_acd
 from acd.service import AcdService
 from asterisk.client import AmiClient
 from asterisk.errors import AmiError
-from asterisk.events import CoreShowChannel, decode_event
+from asterisk.events import AmiEvent, CoreShowChannel, decode_event
 from core.bus import Bus
 from core.calllog import CallLog
 from core.events import CallStarted
 from core.greeting import Greeter
-from core.mqtt import CommandListener, OutboxPublisher
+from core.mqtt import AgentCommand, CommandListener, OutboxPublisher
 from core.registry import Registry
 from core.settings import Settings
 from core.store import Journal, Store
 from ivr.model import load_ivr
 from ivr.service import IvrService
+from recorder.index import RecordingIndex
+from recorder.model import load_recording
+from recorder.service import Person, RecorderService
 
 LEGS_CONTEXT = "centralita-legs"
 ENGINE_CONTEXTS = ("centralita-in", "centralita-agents", LEGS_CONTEXT)
@@ -51,7 +54,7 @@ class Engine:
         self.calllog = CallLog(self.bus, self.store, self.journal, prefix)
         ami = settings.ami
         self.ami = AmiClient(
-            ami.parsed, on_event=self.registry.on_event, on_ready=self._resync,
+            ami.parsed, on_event=self._on_event, on_ready=self._resync,
             action_timeout=ami.action_timeout, connect_timeout=ami.connect_timeout,
             ping_interval=ami.ping_interval,
         )
@@ -75,11 +78,27 @@ class Engine:
                                   stats_every=settings.acd.stats_every)
             if self.ivr is not None:
                 self.ivr.hand_off = True
+        self.recorder: RecorderService | None = None
+        recording = settings.path(settings.recording.file)
+        if recording is not None:
+            acd_config = self.acd.config if self.acd is not None else None
+            config = load_recording(recording, set(acd_config.queues) if acd_config else None)
+            if settings.recording.directory:
+                config = config.model_copy(update={"directory": settings.recording.directory,
+                                                   "visible_directory": None})
+            people = [Person(a.id, a.role, a.device, a.extension)
+                      for a in (acd_config.agents if acd_config else [])]
+            self.recorder = RecorderService(self.bus, self.ami, RecordingIndex(self.store),
+                                            self.journal, self.registry, config, people)
+            if self.acd is not None:
+                self.acd.foreign_codes = ("*3",)
+                recorder = self.recorder
+                self.acd.entry_prompts = lambda queue: recorder.announcement(queue)
         self.commands: CommandListener | None = None
         if self.acd is not None and settings.mqtt.enabled:
             acd = self.acd
             self.commands = CommandListener(
-                settings.mqtt, lambda agent, cmd: acd.command(agent, cmd.action, cmd.reason),
+                settings.mqtt, self._agent_command,
                 queue_handler=lambda queue, cmd: acd.reprioritise(cmd.call_id, cmd.priority,
                                                                   queue=queue),
                 backoff_max=settings.mqtt.retry_max)
@@ -87,6 +106,21 @@ class Engine:
         self.resyncs = 0
         self._tagging: set[asyncio.Task[None]] = set()
         self.bus.subscribe(CallStarted, self._tag)
+
+    def _on_event(self, event: AmiEvent) -> None:
+        self.registry.on_event(event)
+        if self.recorder is not None:
+            self.recorder.on_ami_event(event)
+
+    def _agent_command(self, agent: str, cmd: AgentCommand) -> str | None:
+        """An agent's (or supervisor's) command: recording and monitoring go to the
+        recorder, the rest to the ACD."""
+        if cmd.action.endswith("_recording") or cmd.action in ("listen", "whisper", "barge"):
+            if self.recorder is None:
+                return "recording is not configured"
+            return self.recorder.command(agent, cmd.action, cmd.agent)
+        assert self.acd is not None
+        return self.acd.command(agent, cmd.action, cmd.reason)
 
     def _tag(self, ev: CallStarted) -> None:
         """Name the call on its channel, so that after a restart it is found again."""
@@ -158,6 +192,8 @@ class Engine:
         self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
         if self.acd is not None:
             self.acd.start()
+        if self.recorder is not None:
+            self.recorder.start()
         try:
             if give_up_after is not None:
                 try:
@@ -198,7 +234,7 @@ class Engine:
     async def _shutdown(self, tasks: list[asyncio.Task[None]], ami_task: asyncio.Task[None]) -> None:
         self.log.info("engine.stopping")
         self.stop.set()
-        for service in (self.greeter, self.ivr, self.acd):
+        for service in (self.greeter, self.ivr, self.acd, self.recorder):
             for task in list(service.tasks) if service is not None else []:
                 task.cancel()
         with contextlib.suppress(Exception):

@@ -1,9 +1,10 @@
-"""`centralita`: run, demo, check-config, sim, db upgrade."""
+"""`centralita`: run, demo, check-config, sim, db upgrade, recordings, qa."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -53,7 +54,44 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=_positive, default=1.0)
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
+    rec = sub.add_parser("recordings", help="find, show, fetch, verify, hold and purge recordings")
+    rec.add_argument("action", choices=["list", "show", "fetch", "verify", "hold", "release",
+                                        "purge"])
+    rec.add_argument("id", type=_positive_int, nargs="?", help="recording id (show, fetch, hold)")
+    rec.add_argument("--user", required=True, help="your agent id (a supervisor or QA)")
+    rec.add_argument("--date", type=_day, help="YYYY-MM-DD (UTC)")
+    rec.add_argument("--agent")
+    rec.add_argument("--queue")
+    rec.add_argument("--number", help="the customer's number")
+    rec.add_argument("--disposition")
+    rec.add_argument("--status", choices=["recording", "complete", "missing", "failed", "deleted"])
+    rec.add_argument("--limit", type=_positive_int, default=100)
+    rec.add_argument("--to", type=Path, help="fetch: where to copy the file")
+    rec.add_argument("--dry-run", action="store_true", help="purge: only say what would go")
+    qa = sub.add_parser("qa", help="score recordings with a QA form; per-agent report")
+    qa.add_argument("action", choices=["score", "report"])
+    qa.add_argument("id", type=_positive_int, nargs="?", help="recording id (score)")
+    qa.add_argument("--user", required=True, help="your agent id (a supervisor or QA)")
+    qa.add_argument("--form", help="form name in recording.yaml")
+    qa.add_argument("--answer", action="append", default=[], metavar="CRITERION=VALUE",
+                    help="yes/no or 1-5, once per criterion")
     return p
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {value!r}")
+    return int(value)
+
+
+def _day(value: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sim(args)
         if args.command == "db":
             return _db(settings)
+        if args.command in ("recordings", "qa"):
+            return _recordings(settings, args)
     except KeyboardInterrupt:
         return 130
     except ConfigError as exc:  # e.g. ivr.yaml, read when the engine is built
@@ -104,6 +144,17 @@ def check_config(directory: Path) -> int:
                 load_acd(path, directory / "agents.yaml")
             elif path.name == "agents.yaml" and (directory / "queues.yaml").exists():
                 continue
+            elif path.name == "recording.yaml":
+                from recorder.model import load_recording
+
+                known = None
+                if (directory / "queues.yaml").exists():
+                    from acd.model import load_acd
+
+                    with contextlib.suppress(ConfigError):  # reported with queues.yaml
+                        known = set(load_acd(directory / "queues.yaml",
+                                             directory / "agents.yaml").queues)
+                load_recording(path, known)
             else:
                 # Validated by their own models as the capabilities that use them land.
                 parse_yaml(path.read_text(encoding="utf-8"), str(path))
@@ -176,6 +227,62 @@ def _sim(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0
+
+
+def _recordings(settings: Settings, args: argparse.Namespace) -> int:
+    from acd.model import load_acd
+    from recorder import commands as c
+    from recorder.index import Filters
+    from recorder.model import load_recording
+
+    path = settings.path(settings.recording.file)
+    if path is None:
+        print("centralita: recording is not configured (engine.yaml recording.file)",
+              file=sys.stderr)
+        return 1
+    queues, agents = settings.path(settings.acd.queues), settings.path(settings.acd.agents)
+    roles: dict[str, str] = {}
+    if queues is not None and agents is not None:
+        roles = {a.id: a.role for a in load_acd(queues, agents).agents}
+    config = load_recording(path, None)
+    if settings.recording.directory:
+        config = config.model_copy(update={"directory": settings.recording.directory,
+                                           "visible_directory": None})
+    needs_id = {"show", "fetch", "hold", "release", "score"}
+    if args.action in needs_id and args.id is None:
+        print(f"centralita: {args.command} {args.action} needs a recording id", file=sys.stderr)
+        return 2
+    f = Filters(day=getattr(args, "date", None), agent=getattr(args, "agent", None),
+                queue=getattr(args, "queue", None), number=getattr(args, "number", None),
+                disposition=getattr(args, "disposition", None),
+                status=getattr(args, "status", None), limit=getattr(args, "limit", 100))
+
+    async def work(desk: c.Desk) -> int:
+        action = args.action
+        if args.command == "qa":
+            if action == "score":
+                if not args.form:
+                    raise c.Refused("qa score needs --form")
+                return await c.score_(desk, args.id, args.form, args.answer)
+            return await c.report(desk)
+        if action == "list":
+            return await c.list_(desk, f)
+        if action == "show":
+            return await c.show(desk, args.id)
+        if action == "fetch":
+            return await c.fetch(desk, args.id, args.to or Path(f"recording-{args.id}"))
+        if action == "verify":
+            return await c.verify(desk, f)
+        if action in ("hold", "release"):
+            return await c.hold(desk, args.id, release=action == "release")
+        return await c.purge(desk, args.dry_run)
+
+    try:
+        return asyncio.run(c.with_desk(settings.database.url, config, roles, args.user,
+                                       sys.stdout, work))
+    except c.Refused as exc:
+        print(f"centralita: {exc}", file=sys.stderr)
+        return 1
 
 
 def _db(settings: Settings) -> int:

@@ -39,8 +39,11 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
     server = AmiServer(pbx, manager.users)
     port = await server.start()
     user, secret = next(iter(manager.users.items()))
+    recordings = ETC.parent.parent / "var" / "recordings"  # the simulated Asterisk writes here
+    pbx.monitor_dir = str(recordings)
     settings = settings.model_copy(update={
-        "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"})})
+        "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"}),
+        "recording": settings.recording.model_copy(update={"directory": str(recordings)})})
     engine = Engine(settings, ivr_clock=_ivr_clock(settings))
     if engine.ivr is not None:
         pbx.prompts.update(engine.ivr.config.prompts)  # the admin's recordings exist here

@@ -81,3 +81,5 @@ class CallConnected:
     agent_id: str
     agent_channel: str
     at: float
+    queue: str = ""
+    campaign: str = ""

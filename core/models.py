@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -130,3 +130,65 @@ class CallbackRow(Base):
     result: Mapped[str] = mapped_column(String(64), default="")
     last_call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecordingRow(Base):
+    """One recording segment (a call has one per agent leg: a transfer starts another)."""
+
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    interaction_id: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[int] = mapped_column(Integer, default=1)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    campaign: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    customer_number: Mapped[str] = mapped_column(String(64), default="", index=True)
+    policy: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: [{"start": epoch s, "end": epoch s|null, "reason": "agent"|"card_data"}]: the gaps
+    paused: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    checksum: Mapped[str | None] = mapped_column(String(80), nullable=True)  # sha256:<hex>
+    #: recording, complete, missing, failed, deleted
+    status: Mapped[str] = mapped_column(String(16), default="recording", index=True)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_recordings_interaction_segment", "interaction_id", "segment",
+                            unique=True),)
+
+
+class RecordingScore(Base):
+    """A QA evaluation of a recording by one evaluator with one form."""
+
+    __tablename__ = "recording_scores"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    evaluator: Mapped[str] = mapped_column(String(64))
+    form: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    percent: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    failed_critical: Mapped[list[str]] = mapped_column(JSON, default=list)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """Who touched recordings or listened to calls, and when (append-only)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

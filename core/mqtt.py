@@ -97,8 +97,11 @@ class AgentCommand(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     v: Literal[1] = 1
-    action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup"]
+    action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup",
+                    "pause_recording", "resume_recording", "start_recording", "stop_recording",
+                    "listen", "whisper", "barge"]
     reason: str | None = Field(None, max_length=32)
+    agent: str | None = Field(None, max_length=32)  # whom a supervisor listens to
     request: str | None = Field(None, max_length=64)  # echoed back in the reply
 
 

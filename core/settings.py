@@ -101,6 +101,14 @@ class IvrSettings(_Strict):
     file: str | None = None
 
 
+class RecordingSettings(_Strict):
+    #: recording policies, QA forms (relative to the config directory); none: nothing recorded
+    file: str | None = None
+    #: overrides the file's `directory` (and the engine then sees it there too): the demo
+    #: records under var/; a deployment can point at its own mount
+    directory: str | None = None
+
+
 class AcdSettings(_Strict):
     #: queues and agents, relative to the config directory; none: queued calls stay parked
     queues: str | None = None
@@ -126,6 +134,7 @@ class Settings(_Strict):
     greeting: GreetingSettings = GreetingSettings()
     ivr: IvrSettings = IvrSettings()
     acd: AcdSettings = AcdSettings()
+    recording: RecordingSettings = RecordingSettings()
     demo: DemoSettings = DemoSettings()
     config_dir: str = ""  # where the settings were read from (set by load_settings)
 

@@ -173,6 +173,10 @@ class Pbx:
         self.started = self.clock.now()
         self.processed_calls = 0
         self.recordings: dict[str, dict[str, object]] = {}
+        #: Asterisk's monitor spool: relative MixMonitor files land here; None: no files are
+        #: written at all (replays, benchmarks)
+        self.monitor_dir: str | None = None
+        self.spy_modes: dict[str, list[str]] = {}  # spyer channel -> modes in order
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- events ---------------------------------------------------------------------
@@ -272,8 +276,8 @@ class Pbx:
         if ch.moh:
             ch.moh = None
             self._chan_event("MusicOnHoldStop", "call,all", ch)
-        if ch.mixmonitor:
-            self._stop_mixmonitor(ch)
+        if ch.mixmonitor:  # the file is closed; no MixMonitorStop on a hang-up (app_mixmonitor.c)
+            self._stop_mixmonitor(ch, event=False)
         bridge = ch.bridge
         if bridge is not None:
             self._leave_bridge(ch)
@@ -641,9 +645,40 @@ class Pbx:
             if args.strip() != "agi:async":
                 return "next"  # only AsyncAGI is simulated
             return await self._async_agi(ch)
+        if name == "chanspy":
+            await self._chanspy(ch, parts[0] if parts else "", parts[1] if len(parts) > 1 else "")
+            return "next"
         # Asterisk hangs up a channel on an application it does not know.
         ch.hangup_cause = 0
         return "hangup"
+
+    async def _chanspy(self, spyer: Channel, prefix: str, options: str) -> None:
+        """ChanSpy(prefix,options): listen to the first channel whose name starts with
+        `prefix` (w whisper, B barge; d: keys 4/5/6 switch spy/whisper/barge). `E` ends
+        when the spied-on channel hangs up. The mode is kept in `spy_modes` for tests."""
+        self.answer(spyer)
+        spyee = next((c for name, c in self.channels.items() if c is not spyer
+                      and name.startswith(prefix) and not c.gone), None) if prefix else None
+        if spyee is None:
+            await self._wait(spyer, 1.0)  # ChanSpy finds nobody: a beep and it gives up (q: quiet)
+            return
+        mode = "barge" if "B" in options else "whisper" if "w" in options else "listen"
+        self.spy_modes.setdefault(spyer.name, []).append(mode)
+        self.emit("ChanSpyStart", "call,all", [*spyer.snapshot("Spyer"), *spyee.snapshot("Spyee")])
+        while not spyer.gone and not spyee.gone:
+            getter = asyncio.ensure_future(spyer.dtmf.get())
+            ended = asyncio.ensure_future(spyee.ended.wait())
+            done, _ = await asyncio.wait({getter, ended}, return_when="FIRST_COMPLETED")
+            getter.cancel()
+            ended.cancel()
+            if getter in done and "d" in options:
+                new = {"4": "listen", "5": "whisper", "6": "barge"}.get(getter.result())
+                if new is not None:
+                    self.spy_modes[spyer.name].append(new)
+        if "E" not in options and not spyer.gone:
+            await self._wait(spyer, None)
+        self.emit("ChanSpyStop", "call,all", [*spyer.snapshot("Spyer"),
+                                              *(spyee.snapshot("Spyee") if not spyee.gone else [])])
 
     def _goto(self, ch: Channel, parts: list[str]) -> None:
         parts = [p.strip() for p in parts]
@@ -964,7 +999,8 @@ class Pbx:
 
     def mixmonitor(self, ch: Channel, path: str, options: str) -> None:
         ch.mixmonitor = path
-        self.recordings[path] = {"channel": ch.name, "started": self.clock.now(), "muted": []}
+        self.recordings[path] = {"channel": ch.name, "started": self.clock.now(), "muted": [],
+                                 "options": options}
         self.set_var(ch, "MIXMONITOR_FILENAME", path)
         self._chan_event("MixMonitorStart", "call,all", ch)
 
@@ -976,11 +1012,35 @@ class Pbx:
             muted.append((self.clock.now(), state == "1"))
         self._chan_event("MixMonitorMute", "call,all", ch, ("Direction", direction), ("State", state))
 
-    def _stop_mixmonitor(self, ch: Channel) -> None:
+    def _stop_mixmonitor(self, ch: Channel, *, event: bool = True) -> None:
         if ch.mixmonitor:
-            self.recordings[ch.mixmonitor]["ended"] = self.clock.now()
+            rec = self.recordings[ch.mixmonitor]
+            rec["ended"] = self.clock.now()
+            if self.monitor_dir is not None:
+                import os
+
+                full = os.path.join(self.monitor_dir, ch.mixmonitor)  # absolute paths stay
+                self._write_recording(full, float(rec["ended"]) - float(rec["started"]))  # type: ignore[arg-type]
             ch.mixmonitor = None
-            self._chan_event("MixMonitorStop", "call,all", ch)
+            if event:
+                self._chan_event("MixMonitorStop", "call,all", ch)
+
+    @staticmethod
+    def _write_recording(path: str, seconds: float) -> None:
+        """As Asterisk does: the directories are made, the file holds the call's audio (here
+        silence: 8 kHz, 16-bit); a directory it cannot write leaves no file at all."""
+        import os
+        import struct
+
+        data = b"\0" * min(2_000_000, int(max(0.0, seconds) * 16000))
+        header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack(
+            "<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) + b"data" + struct.pack("<I", len(data))
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(header + data)
+        except OSError:
+            pass
 
     def stop_mixmonitor(self, ch: Channel) -> bool:
         if not ch.mixmonitor:
@@ -1053,4 +1113,4 @@ def _agi_split(command: str) -> list[str]:
     return words
 
 KNOWN_APPS = frozenset({"noop", "answer", "ringing", "wait", "busy", "congestion", "hangup", "goto",
-                        "set", "playback", "musiconhold", "dial", "agi", "voicemail"})
+                        "set", "playback", "musiconhold", "dial", "agi", "voicemail", "chanspy"})

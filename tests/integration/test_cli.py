@@ -73,7 +73,7 @@ def test_bad_cli_arguments_are_rejected(capsys: pytest.CaptureFixture[str]) -> N
 def test_demo_serves_synthetic_callers_and_prints_live_status(
         tmp_path: Path, mqtt_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(ROOT / "config" / "engine.yaml", tmp_path / "engine.yaml")
-    for name in ("ivr.yaml", "queues.yaml", "agents.yaml"):
+    for name in ("ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml"):
         shutil.copy(ROOT / "config" / name, tmp_path / name)
     text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 20.0")
     text = text.replace("status_every: 1.0", "status_every: 0.2")
@@ -94,3 +94,15 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
         menus = db.execute("select count(distinct call_id) from call_events "
                            "where kind = 'ivr.entered'").fetchone()[0]
     assert calls == 5 and menus == 5  # every synthetic caller went through the IVR
+
+    # Recordings of the demo's calls: only supervisors and QA may list them.
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    assert main(["--config", str(tmp_path), "recordings", "list", "--user", "1001"]) == 1
+    assert "only supervisor and qa roles may" in err.getvalue()
+    out.truncate(0)
+    assert main(["--config", str(tmp_path), "recordings", "list", "--user", "9001"]) == 0
+    assert "recording(s)" in out.getvalue()
+    with sqlite3.connect(tmp_path / "demo.db") as db:
+        audit = db.execute("select actor, action, allowed from audit_log order by id").fetchall()
+    assert audit == [("1001", "list", 0), ("9001", "list", 1)]
