@@ -169,21 +169,24 @@ class Lab:
     """The engine with the IVR and the ACD on a real Asterisk whose agent phones are the
     lab's Local channels (asterisk/etc/extensions-lab.conf), plus an AMI watcher."""
 
-    def __init__(self, tmp: object, *, login: bool) -> None:
+    def __init__(self, tmp: object, *, login: bool, recording: str | None = None) -> None:
         from pathlib import Path
 
-        from core.settings import AcdSettings, IvrSettings
+        from core.settings import AcdSettings, IvrSettings, RecordingSettings
 
         assert AMI_URL
         d = Path(str(tmp))
         (d / "ivr.yaml").write_text(IVR)
         (d / "queues.yaml").write_text(LAB_QUEUES)
         (d / "agents.yaml").write_text(LAB_AGENTS.replace("LOGIN", str(login).lower()))
+        if recording is not None:
+            (d / "recording.yaml").write_text(recording)
         self.db = f"sqlite+aiosqlite:///{d}/lab.db"
         self.engine = Engine(Settings(
             ami=AmiSettings(url=AMI_URL), database=DatabaseSettings(url=self.db),
             mqtt=MqttSettings(enabled=False), ivr=IvrSettings(file=str(d / "ivr.yaml")),
-            acd=AcdSettings(queues=str(d / "queues.yaml"), agents=str(d / "agents.yaml"))))
+            acd=AcdSettings(queues=str(d / "queues.yaml"), agents=str(d / "agents.yaml")),
+            recording=RecordingSettings(file=str(d / "recording.yaml") if recording else None)))
         self.seen: list[AmiEvent] = []
         self.watcher = AmiClient(AmiUrl.parse(AMI_URL), on_event=self.seen.append)
         self.task: asyncio.Task[None] | None = None
@@ -298,3 +301,44 @@ async def test_a_callback_keeps_the_place_and_dials_back_on_real_asterisk(tmp_pa
     assert origin.outcome == "callback"  # type: ignore[attr-defined]
     assert (back.kind, back.agent, back.caller_num) == ("callback", "1001", "600995")  # type: ignore[attr-defined]
     assert back.connected_at is not None  # type: ignore[attr-defined]
+
+
+async def test_a_real_call_is_recorded_and_indexed(tmp_path: object) -> None:
+    """MixMonitor on a real Asterisk: the file exists once the call ends, and its row is
+    complete with size and checksum (the engine runs on the Asterisk box here)."""
+    from pathlib import Path
+
+    from recorder.index import Filters, RecordingIndex
+
+    directory = Path(str(tmp_path)) / "monitor"
+    lab = Lab(tmp_path, login=True, recording=f"directory: {directory}\n"
+              "policies:\n  all: {mode: always}\ndefault: all\n")
+    assert lab.engine.recorder is not None
+    async with lab:
+        caller = await lab.caller_in_queue("600994")
+        await lab.until("recording", lambda: any(e.name == "MixMonitorStart" for e in lab.seen))
+        await asyncio.sleep(2.0)
+        await lab.watcher.send("Hangup", {"Channel": caller})
+        await lab.until("the caller gone", lambda: any(
+            isinstance(e, Hangup) and e.channel == caller for e in lab.seen))
+        store = Store(lab.db)
+        try:
+            index = RecordingIndex(store)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 15
+            rows = []
+            while loop.time() < end:
+                await lab.engine.journal.drain()
+                rows = await index.find(Filters())
+                if rows and rows[0].status != "recording":
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await store.close()
+    [row] = rows
+    assert row.status == "complete", row.note
+    assert row.size is not None and row.size > 1000 and row.checksum
+    assert Path(row.path).exists() and Path(row.path).stat().st_size == row.size
+    assert row.agent == "1001" and row.duration_s and row.duration_s >= 1.5
+    # app_mixmonitor.c: no MixMonitorStop when the channel hangs up (only StopMixMonitor)
+    assert not any(e.name == "MixMonitorStop" for e in lab.seen)
