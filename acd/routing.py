@@ -73,6 +73,7 @@ class Call:
     entered: float
     version: int = 0
     offered: bool = False  # ringing an agent now: not available to others
+    agent: str | None = None  # only this agent may take it (a transfer to them, a follow-up)
 
 
 class Router:
@@ -133,12 +134,12 @@ class Router:
     # --- calls ----------------------------------------------------------------------
 
     def add_call(self, call_id: str, queue: str, *, needs: Mapping[str, int] | None = None,
-                 priority: int = 0, entered: float) -> None:
+                 priority: int = 0, entered: float, agent: str | None = None) -> None:
         rules = self.rules[queue]
         merged = dict(rules.skills)
         for skill, level in (needs or {}).items():
             merged[skill] = max(level, merged.get(skill, 0))
-        call = Call(call_id, queue, merged, rules.priority + priority, entered)
+        call = Call(call_id, queue, merged, rules.priority + priority, entered, agent=agent)
         self.calls[call_id] = call
         self._waiting_count[queue] += 1
         self._push_call(call)
@@ -205,7 +206,15 @@ class Router:
             return call.needs
         return {s: min(level, cap) for s, level in call.needs.items()}
 
+    def unpin(self, call_id: str) -> None:
+        """Any qualified agent may take the call from now on."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.agent = None
+
     def qualifies(self, agent: Agent, call: Call, now: float) -> bool:
+        if call.agent is not None:
+            return call.agent == agent.id  # pinned: that agent's skills are not questioned
         skills = agent.skills
         return all(skills.get(s, 0) >= level for s, level in self.min_levels(call, now).items())
 

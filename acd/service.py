@@ -34,6 +34,7 @@ from core.events import (
     CallConnected,
     CallDataUpdated,
     CallEnded,
+    CallParked,
     CallRouted,
     CallStarted,
     CallStepped,
@@ -94,6 +95,10 @@ class AcdService:
         self.status: dict[str, AgentStatus] = {}
         self.waiting: dict[str, Waiting] = {}
         self.connected: dict[str, tuple[str, float]] = {}  # call_id -> (agent, connected at)
+        self.agent_legs: dict[str, str] = {}  # call_id -> the connected agent's channel
+        #: what each call needs from whoever takes it (kept across transfers)
+        self.needs: dict[str, CallRouted] = {}
+        self.transfers: dict[str, tuple[str, str, str]] = {}  # call_id -> (kind, target, from)
         self.tasks: set[asyncio.Task[None]] = set()
         #: recent handle times (talk + wrap-up) per queue, for estimated waits
         self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
@@ -109,6 +114,7 @@ class AcdService:
         bus.subscribe(CallRouted, self._routed)
         bus.subscribe(CallEnded, self._ended)
         bus.subscribe(CallStarted, self._feature_code)
+        bus.subscribe(CallParked, self._parked)
 
     # --- agents -----------------------------------------------------------------------
 
@@ -281,32 +287,58 @@ class AcdService:
     # --- calls ------------------------------------------------------------------------
 
     def _routed(self, ev: CallRouted) -> None:
-        if ev.kind != "queue":
+        if ev.kind not in ("queue", "agent"):
             return
-        if ev.target not in self.config.queues:
-            self.log.error("acd.unknown_queue", call_id=ev.call_id, queue=ev.target)
+        pinned: str | None = None
+        queue_name = ev.target
+        if ev.kind == "agent":  # one agent's call: waits in their queue until they take it
+            agent = self.agents.get(ev.target)
+            if agent is None or not agent.queues:
+                self.log.error("acd.unknown_agent", call_id=ev.call_id, agent=ev.target)
+                self.bus.publish(CallStepped(ev.call_id, "acd.unknown_agent", ev.at,
+                                             {"agent": ev.target}))
+                return
+            pinned = agent.id
+            queue_name = str(ev.data.get("queue") or "")
+            if queue_name not in agent.queues:
+                queue_name = next(iter(agent.queues))
+        if queue_name not in self.config.queues:
+            self.log.error("acd.unknown_queue", call_id=ev.call_id, queue=queue_name)
             self.bus.publish(CallStepped(ev.call_id, "acd.unknown_queue", ev.at,
-                                         {"queue": ev.target}))
+                                         {"queue": queue_name}))
             return
         call = self.registry.calls.get(ev.call_id)
         number = call.caller_num if call is not None else ""
-        w = Waiting(ev.call_id, ev.channel, ev.target, number, ev.at, dict(ev.data))
+        self.needs[ev.call_id] = ev
+        w = Waiting(ev.call_id, ev.channel, queue_name, number, ev.at, dict(ev.data))
         self.waiting[ev.call_id] = w
-        self.router.add_call(ev.call_id, ev.target, needs=ev.skills, priority=ev.priority,
-                             entered=ev.at)
+        self.router.add_call(ev.call_id, queue_name, needs=ev.skills, priority=ev.priority,
+                             entered=ev.at, agent=pinned)
         position = self.router.position(ev.call_id)
         self.bus.publish(CallStepped(ev.call_id, "acd.queued", ev.at,
-                                     {"queue": ev.target, "position": position,
-                                      "skills": ev.skills, "priority": ev.priority}))
-        self._update(ev.call_id, queue=ev.target, queued_at=ev.at)
-        self._count(ev.target, "entered")
-        queue = self.config.queues[ev.target]
-        refusal = self._refusal(ev.target)
+                                     {"queue": queue_name, "position": position,
+                                      "skills": ev.skills, "priority": ev.priority,
+                                      "agent": pinned}))
+        self._update(ev.call_id, queue=queue_name, queued_at=ev.at)
+        self._count(queue_name, "entered")
+        queue = self.config.queues[queue_name]
+        if pinned is not None:  # nobody answers for them: the queue takes the call
+            self._spawn(self._unpin_later(ev.call_id, 2 * queue.ring_timeout))
+        refusal = self._refusal(queue_name)
         w.hold = self._spawn(self._hold(w, refused=refusal, entry=True))
         if refusal is None:
             self._spawn(self._dispatch_call(ev.call_id))
         elif queue.overflow is None:
             self.log.warning("acd.refused_without_overflow", call_id=ev.call_id, why=refusal)
+
+    async def _unpin_later(self, call_id: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        call = self.router.calls.get(call_id)
+        if call is not None and call.agent is not None and not call.offered:
+            self.router.unpin(call_id)
+            self.bus.publish(CallStepped(call_id, "acd.unpinned", self.clock(),
+                                         {"agent": call.agent}))
+            self._spawn(self._dispatch_call(call_id))
 
     def _refusal(self, queue: str) -> str | None:
         """Why a new caller may not join `queue` now (full, nobody logged in), if so."""
@@ -399,6 +431,7 @@ class AcdService:
         if winner is not None:
             await self._connect(w, winner[0], winner[1])
         elif w.call_id in self.waiting:
+            self.router.unpin(w.call_id)  # the agent it was meant for did not answer
             self.router.return_call(w.call_id)
             self._spawn(self._dispatch_call(w.call_id))
 
@@ -438,6 +471,7 @@ class AcdService:
         if w.hold is not None:  # its AGI command is frozen by the bridge; stop holding it
             w.hold.cancel()
         self.connected[w.call_id] = (agent_id, now)
+        self.agent_legs[w.call_id] = response.channel
         self._count(w.queue, "answered", now - w.entered)
         self.last_queue[agent_id] = w.queue
         self.set_state(agent_id, "on_call", now, call_id=w.call_id)
@@ -461,20 +495,99 @@ class AcdService:
             for leg in list(w.legs):  # the ring stops: no zombie call reaches the agent
                 self._spawn(self._hangup_leg(leg))
             return
-        done = self.connected.pop(ev.call_id, None)
+        self.needs.pop(ev.call_id, None)
+        self.transfers.pop(ev.call_id, None)
+        if ev.call_id in self.connected:
+            self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
+            self._agent_done(ev.call_id, ev.at)
+
+    def _agent_done(self, call_id: str, at: float) -> None:
+        """The agent's part of the call is over (hang-up, or they transferred it): wrap-up."""
+        done = self.connected.pop(call_id, None)
+        self.agent_legs.pop(call_id, None)
         if done is None:
             return
         agent_id, since = done
-        self.router.record_call(agent_id, ev.at - since)
+        self.router.record_call(agent_id, at - since)
         queue_name = self._queue_of(agent_id)
-        self.handled[queue_name].append(ev.at - since + self.config.queues[queue_name].wrapup)
-        self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
+        self.handled[queue_name].append(at - since + self.config.queues[queue_name].wrapup)
         wrapup = self.config.queues[queue_name].wrapup
         try:
-            self.set_state(agent_id, "wrapup", ev.at, call_id=ev.call_id)
+            self.set_state(agent_id, "wrapup", at, call_id=call_id)
         except Refused:
             return
-        self._spawn(self._end_wrapup(agent_id, ev.call_id, wrapup))
+        self._spawn(self._end_wrapup(agent_id, call_id, wrapup))
+
+    # --- transfers --------------------------------------------------------------------
+
+    def transfer(self, agent_id: str, target: str, *, keep_priority: bool = True) -> str | None:
+        """A blind transfer of the agent's caller to `queue:NAME` or `agent:ID`: the caller
+        keeps their data (and their priority unless told otherwise). None when under way,
+        else why not; a refused transfer changes nothing."""
+        if agent_id not in self.agents:
+            return f"unknown agent {agent_id!r}"
+        call_id = next((c for c, (a, _) in self.connected.items() if a == agent_id), None)
+        if call_id is None or call_id not in self.agent_legs:
+            return "not on a call"
+        if call_id in self.transfers:
+            return "a transfer of this call is already under way"
+        call = self.registry.calls.get(call_id)
+        if call is None or call.channel == self.agent_legs[call_id]:
+            return "this call cannot be transferred (a dial-back: the agent's leg carries it)"
+        kind, _, name = target.partition(":")
+        if kind == "queue":
+            if name not in self.config.queues:
+                return f"unknown queue {name!r}"
+        elif kind == "agent":
+            if name not in self.agents:
+                return f"unknown agent {name!r}"
+            if name == agent_id:
+                return "cannot transfer a call to yourself"
+            if self.status[name].state != "ready":
+                return f"agent {name} is not free ({self.status[name].state})"
+        else:
+            return f"unknown transfer target {target!r} (queue:NAME or agent:ID)"
+        self.transfers[call_id] = (kind, name, agent_id)
+        self._spawn(self._blind_transfer(call_id, agent_id, kind, name, keep_priority))
+        return None
+
+    async def _blind_transfer(self, call_id: str, agent_id: str, kind: str, name: str,
+                              keep_priority: bool) -> None:
+        leg = self.agent_legs[call_id]
+        now = self.clock()
+        try:  # the caller leaves for [centralita-legs] `xfer`, the agent's leg hangs up
+            await self.ami.send("BlindTransfer", {"Channel": leg, "Context": "centralita-legs",
+                                                  "Exten": "xfer"})
+        except AmiError as exc:
+            self.transfers.pop(call_id, None)
+            self.log.warning("acd.transfer_failed", call_id=call_id, agent=agent_id,
+                             error=str(exc))
+            self.bus.publish(CallStepped(call_id, "acd.transfer_failed", now,
+                                         {"agent": agent_id, "to": f"{kind}:{name}",
+                                          "error": str(exc)[:200]}))
+            return
+        before = self.needs.get(call_id)
+        self.bus.publish(CallStepped(call_id, "acd.transferred", now, {
+            "from": agent_id, "to": f"{kind}:{name}", "keep_priority": keep_priority}))
+        self.bus.publish(CallDataUpdated(call_id, now, {"transferred": {
+            "from": agent_id, "to": f"{kind}:{name}", "at": now}}))
+        self._agent_done(call_id, now)
+        if not keep_priority and before is not None:
+            self.needs[call_id] = replace(before, priority=0)
+
+    def _parked(self, ev: CallParked) -> None:
+        """The transferred caller is back in AsyncAGI: into the queue, or to the agent."""
+        t = self.transfers.pop(ev.call_id, None)
+        if t is None:
+            return
+        kind, name, from_agent = t
+        before = self.needs.get(ev.call_id)
+        data = dict(before.data) if before is not None else {}
+        data["transferred_by"] = from_agent
+        # The new queue's own requirements apply (as on overflow); an agent is just that agent.
+        self.bus.publish(CallRouted(ev.call_id, ev.channel, ev.at, kind, name, skills={},
+                                    priority=before.priority if before else 0,
+                                    language=before.language if before else "en", data=data))
 
     def _queue_of(self, agent_id: str) -> str:
         """The queue whose rules (wrap-up, auto-ready) apply to the agent now."""
@@ -785,6 +898,7 @@ class AcdService:
             self._callback_failed(cb, call_id, agent_id, "bridge_failed", needs, priority)
             return
         self.connected[call_id] = (agent_id, now)
+        self.agent_legs[call_id] = agent_channel
         self._count(cb.queue, "answered", now - cb.entered)
         self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now, queue=cb.queue))
         self.bus.publish(CallStepped(call_id, "acd.connected", now, {

@@ -120,6 +120,10 @@ class Engine:
                 return "recording is not configured"
             return self.recorder.command(agent, cmd.action, cmd.agent)
         assert self.acd is not None
+        if cmd.action == "transfer":
+            if not cmd.target:
+                return "transfer needs a target (queue:NAME or agent:ID)"
+            return self.acd.transfer(agent, cmd.target, keep_priority=cmd.keep_priority)
         return self.acd.command(agent, cmd.action, cmd.reason)
 
     def _tag(self, ev: CallStarted) -> None:

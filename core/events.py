@@ -21,6 +21,18 @@ class CallStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class CallParked:
+    """A call's own channel entered AsyncAGI again (e.g. blind-transferred by its agent into
+    [centralita-legs]): the engine drives it once more."""
+
+    call_id: str
+    channel: str
+    context: str
+    exten: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallAnswered:
     call_id: str
     channel: str

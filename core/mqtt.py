@@ -99,9 +99,11 @@ class AgentCommand(BaseModel):
     v: Literal[1] = 1
     action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup",
                     "pause_recording", "resume_recording", "start_recording", "stop_recording",
-                    "listen", "whisper", "barge"]
+                    "listen", "whisper", "barge", "transfer"]
     reason: str | None = Field(None, max_length=32)
     agent: str | None = Field(None, max_length=32)  # whom a supervisor listens to
+    target: str | None = Field(None, max_length=80)  # transfer: queue:NAME or agent:ID
+    keep_priority: bool = True
     request: str | None = Field(None, max_length=64)  # echoed back in the reply
 
 

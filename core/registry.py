@@ -26,7 +26,7 @@ from asterisk.events import (
     Newstate,
 )
 from core.bus import Bus
-from core.events import CallAnswered, CallEnded, CallStarted
+from core.events import CallAnswered, CallEnded, CallParked, CallStarted
 
 UP = 6
 
@@ -179,7 +179,14 @@ class Registry:
             self.by_uniqueid[ev.uniqueid] = ch
         ch.in_agi = True
         ch.context, ch.exten, ch.state = ev.context, ev.exten, ev.state
-        if ch.call_id is not None or ev.context not in self.contexts:
+        if ch.call_id is not None:
+            call = self.calls.get(ch.call_id)
+            if call is not None and call.channel == ch.name and ev.context in self.contexts:
+                # The call's own channel is back in the engine's hands (after a transfer).
+                self.bus.publish(CallParked(call.call_id, ch.name, ev.context, ev.exten,
+                                            self.clock()))
+            return
+        if ev.context not in self.contexts:
             return
         dnis = ev.env.get("agi_extension", ev.exten)
         self._start_call(ch, ev.caller_num, ev.caller_name, dnis, adopted=False)

@@ -47,6 +47,11 @@ class Hungup(Exception):
     """Raised inside a channel's runner when it is hung up."""
 
 
+class Thawed(Exception):
+    """A channel whose AGI the Bridge action froze left that bridge (a transfer): its AGI
+    session ends without AsyncAGIEnd and the dialplan goes on (observed on 20.20.1)."""
+
+
 @dataclass(eq=False)
 class Bridge:
     id: str
@@ -95,6 +100,7 @@ class Channel:
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     agi_frozen: bool = False  # taken by the Bridge action: AGI commands queue, never run
+    thaw: asyncio.Event = field(default_factory=asyncio.Event)  # set when it leaves that bridge
     listening: bool = False  # an AGI command is reading DTMF; other digits are lost
     listen_evt: asyncio.Event = field(default_factory=asyncio.Event)
     ring_status: str = ""  # BUSY/CONGESTION signalled by the far end before answer
@@ -789,7 +795,7 @@ class Pbx:
         try:
             while ch.redirect_to is None:
                 if ch.agi_frozen:  # taken into a bridge by the Bridge action
-                    await asyncio.Event().wait()  # until hung up
+                    await self._frozen(ch)  # until hung up, or thawed by a transfer
                 assert ch.agi_queue is not None
                 getter = asyncio.ensure_future(ch.agi_queue.get())
                 ch.interrupt.clear()
@@ -808,11 +814,21 @@ class Pbx:
                 if result == "fail":  # res_agi ends the session (AGISTATUS=FAILURE)
                     self._agi_end(ch, "FAILURE")
                     return "next"
+        except Thawed:
+            ch.agi_frozen = False
+            ch.agi_queue = None
+            ch.thaw.clear()
+            return "next"
         except asyncio.CancelledError:
             self._agi_end(ch, "HANGUP")
             raise
         self._agi_end(ch, "SUCCESS")
         return "next"
+
+    @staticmethod
+    async def _frozen(ch: Channel) -> None:
+        await ch.thaw.wait()
+        raise Thawed
 
     async def _until_frozen(self, ch: Channel) -> None:
         while not ch.agi_frozen:
@@ -846,7 +862,7 @@ class Pbx:
                 if not runner.done():
                     runner.cancel()
             if ch.agi_frozen:
-                await asyncio.Event().wait()  # the command never completes (see bridge())
+                await self._frozen(ch)  # the command never completes (see bridge())
             code, text, outcome = runner.result()
         finally:
             ch.listening = False
@@ -1063,10 +1079,17 @@ class Pbx:
             ("Result", "Success"), *ch.snapshot("Transferer"), *transferee.snapshot("Transferee"),
             *br.pairs(), ("IsExternal", "Yes"), ("Context", context), ("Extension", exten)])
         br.kick_on_leave = False
+        # The transferer leaves and goes on in its dialplan (after AGI: Hangup); then the
+        # transferee leaves for context/exten, where AGI(agi:async) starts a new session.
+        self._leave_bridge(ch)
+        if ch.agi_frozen:
+            ch.thaw.set()
         self._leave_bridge(transferee)
         transferee.redirect_to = (context, exten, 1)
         transferee.interrupt.set()
-        if transferee.task is None or transferee.task.done():
+        if transferee.agi_frozen:
+            transferee.thaw.set()
+        elif transferee.task is None or transferee.task.done():
             self.redirect(transferee, context, exten, 1)
         return True
 

@@ -705,3 +705,90 @@ async def test_supervisors_see_queue_figures_on_mqtt(
     assert snap["today"]["asa"] is not None and snap["today"]["asa"] >= 0
     assert sum(snap["agents"].values()) == 2
     assert not [t for t, _ in sub.messages if t.endswith("/stats") and "support" not in t]
+
+
+XFER_QUEUES = """\
+queues:
+  support:
+    skills: {support: 1}
+    ring_timeout: 5
+    wrapup: 1
+    announcements: {entry: null, position_every: null}
+  billing:
+    ring_timeout: 5
+    wrapup: 1
+    announcements: {entry: null, position_every: null}
+"""
+XFER_AGENTS = """\
+skills: [support]
+agents:
+  - {id: "1001", device: PJSIP/agent1001, skills: {support: 5}, queues: {support: 0}, login: true}
+  - {id: "1002", device: PJSIP/agent1002, queues: {billing: 0}, login: true}
+  - {id: "1003", device: PJSIP/agent1003, skills: {support: 5}, queues: {support: 1},
+     login: false}
+"""
+
+
+async def test_an_agent_blind_transfers_the_caller_to_another_queue(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    phones = {a: Endpoint(answer_after=0.5, talk_time=None) for a in
+              ("agent1001", "agent1002", "agent1003")}
+    rig = await acd(phones, queues=XFER_QUEUES, agents=XFER_AGENTS)
+    acd_ = rig.engine.acd
+    assert acd_ is not None
+    assert acd_.transfer("1001", "queue:billing") == "not on a call"
+    ch = rig.call(patience=60)
+    await until(lambda: ch.bridge is not None, 10, "the caller with 1001")
+    first_leg = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
+    assert acd_.transfer("1001", "queue:nowhere") == "unknown queue 'nowhere'"
+    assert acd_.transfer("1001", "agent:1001") == "cannot transfer a call to yourself"
+    assert acd_.transfer("1001", "agent:1003") == "agent 1003 is not free (logged_out)"
+    assert acd_.transfer("1001", "voicemail:200") == \
+        "unknown transfer target 'voicemail:200' (queue:NAME or agent:ID)"
+    assert acd_.transfer("1001", "queue:billing") is None
+    assert acd_.transfer("1001", "queue:billing") in ("not on a call", \
+        "a transfer of this call is already under way")
+    await until(lambda: ch.bridge is not None and first_leg.gone, 15, "the caller with 1002")
+    second_leg = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
+    assert second_leg.name.startswith("PJSIP/agent1002")
+    [xfer] = [m for m in rig.server.received if m.get("Action") == "BlindTransfer"]
+    assert (xfer.get("Channel"), xfer.get("Context"), xfer.get("Exten")) == (
+        first_leg.name, "centralita-legs", "xfer")
+    assert acd_.status["1001"].state in ("wrapup", "ready")
+    assert acd_.status["1002"].state == "on_call"
+    call_id = rig.engine.registry.call_of(ch.name).call_id  # type: ignore[union-attr]
+    rig.pbx.request_hangup(ch)
+    await until(lambda: acd_.status["1002"].state in ("wrapup", "ready"), 10, "1002 wraps up")
+    row = await rig.interaction(ch)
+    assert (row.id, row.queue, row.agent, row.outcome) == (call_id, "billing", "1002", "answered")
+    assert row.data["transferred"]["from"] == "1001"
+    store = Store(rig.db)
+    try:
+        kinds = [e.kind for e in await store.events(call_id)]
+    finally:
+        await store.close()
+    assert kinds.count("acd.connected") == 2 and "acd.transferred" in kinds
+    assert kinds.index("acd.transferred") < len(kinds) - kinds[::-1].index("acd.connected") - 1
+    assert "wrapup" in await rig.states("1001")
+
+
+async def test_a_transfer_to_an_agent_rings_that_agent_only(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    agents = XFER_AGENTS.replace("queues: {support: 1},\n     login: false}",
+                                 "queues: {support: 1},\n     login: true}")
+    phones = {"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+              "agent1002": Endpoint(answer_after=0.5, talk_time=None),
+              "agent1003": Endpoint(answer_after=0.5, talk_time=None)}
+    rig = await acd(phones, queues=XFER_QUEUES, agents=agents)
+    acd_ = rig.engine.acd
+    assert acd_ is not None
+    rig.call(patience=60)
+    await until(lambda: any(st.state == "on_call" for st in acd_.status.values()), 10,
+                "the caller with an agent")
+    talking = next(a for a, st in acd_.status.items() if st.state == "on_call")
+    other = "1003" if talking == "1001" else "1001"
+    assert acd_.transfer(talking, f"agent:{other}") is None
+    await until(lambda: acd_.status[other].state == "on_call", 15, f"the caller with {other}")
+    assert acd_.status["1002"].state == "ready"  # billing's agent was never offered it
+    rings = [m.get("Channel") for m in rig.server.received if m.get("Action") == "Originate"]
+    assert rings == [f"PJSIP/agent{talking}", f"PJSIP/agent{other}"]

@@ -77,6 +77,7 @@ skills: [support]
 agents:
   - {id: "1001", device: PJSIP/agent1001, extension: "1001", queues: {support: 0, sales: 0},
      login: true}
+  - {id: "1004", device: PJSIP/agent1004, extension: "1004", queues: {support: 1}, login: true}
   - {id: "9001", device: PJSIP/sup9001, extension: "9001", role: supervisor}
   - {id: "8001", device: PJSIP/qa8001, extension: "8001", role: qa}
 """
@@ -427,3 +428,30 @@ async def test_a_supervisor_barges_in_from_their_desk_phone(rec: Callable[..., A
     assert not [m for m in rig.sent("AGI") if m.get("Command") == "EXEC Playback invalid"]
     rig.pbx.request_hangup(ch)
     await until(lambda: phone.gone, 10, "ChanSpy ends with the call (E)")
+
+
+async def test_a_transfer_gives_the_call_a_second_linked_segment(
+        rec: Callable[..., Awaitable[Rig]]) -> None:
+    phones = {"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+              "agent1004": Endpoint(answer_after=0.5, talk_time=None)}
+    rig = await rec(phones)
+    acd, recorder = rig.engine.acd, rig.engine.recorder
+    assert acd is not None and recorder is not None
+    ch = rig.call(patience=60)
+    await until(lambda: bool(recorder.active), 15, "recording with the first agent")
+    first = recorder.active[next(iter(recorder.active))].agent
+    assert first is not None
+    other = "1004" if first == "1001" else "1001"
+    assert acd.transfer(first, f"agent:{other}") is None
+    await until(lambda: any(s.agent == other for s in recorder.active.values()), 15,
+                "recording with the second agent")
+    await asyncio.sleep(0.3)
+    rig.pbx.request_hangup(ch)
+    await until(lambda: ch.gone, 5, "hang-up")
+    await asyncio.sleep(0.6)
+    rows = sorted(await rig.rows(), key=lambda r: r.segment)
+    assert [(r.segment, r.agent, r.status) for r in rows] == [(1, first, "complete"),
+                                                              (2, other, "complete")]
+    assert rows[0].interaction_id == rows[1].interaction_id  # linked to the same interaction
+    assert rows[0].path != rows[1].path and rows[0].ended_at <= rows[1].started_at
+    assert [m.get("Channel") for m in rig.sent("StopMixMonitor")] == [ch.name]
