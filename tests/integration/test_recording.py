@@ -455,3 +455,46 @@ async def test_a_transfer_gives_the_call_a_second_linked_segment(
     assert rows[0].interaction_id == rows[1].interaction_id  # linked to the same interaction
     assert rows[0].path != rows[1].path and rows[0].ended_at <= rows[1].started_at
     assert [m.get("Channel") for m in rig.sent("StopMixMonitor")] == [ch.name]
+
+
+async def test_supervisors_ask_over_mqtt_and_bad_requests_get_a_reason(
+        rec: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
+    import aiomqtt
+
+    from tests.integration.test_slice import Subscriber
+
+    prefix = f"rec{uuid.uuid4().hex[:6]}/"
+    async with Subscriber(mqtt_url, prefix) as sub:
+        rig = await rec(prefix=prefix)
+        await until(lambda: rig.engine.commands is not None and rig.engine.commands.subscribed,
+                    10, "the command listener")
+        host, port = mqtt_url.removeprefix("mqtt://").split(":")
+        async with aiomqtt.Client(host, int(port)) as client:
+            async def send(agent: str, body: str) -> dict[str, Any]:
+                seen = len([t for t, _ in sub.messages if t.endswith(f"{agent}/replies")])
+                await client.publish(f"{prefix}agents/{agent}/commands", body, qos=1)
+                await until(lambda: len([t for t, _ in sub.messages
+                                         if t.endswith(f"{agent}/replies")]) > seen, 10, "a reply")
+                return [p for t, p in sub.messages if t.endswith(f"{agent}/replies")][-1]
+
+            assert (await send("1001", '{"action": "pause_recording"}'))["error"] == "not on a call"
+            assert (await send("9001", '{"action": "listen", "agent": "1001"}'))["error"] == \
+                "agent 1001 is not on a call"
+            assert (await send("1001", '{"action": "barge", "agent": "1004"}'))["error"] == \
+                "only supervisors may listen to live calls"
+            assert (await send("1001", '{"action": "transfer"}'))["error"] == \
+                "transfer needs a target (queue:NAME or agent:ID)"
+            assert (await send("1001", '{"action": "transfer", "target": "queue:x"}'))["error"] \
+                == "not on a call"
+
+
+async def test_an_unwritable_recordings_directory_is_reported_at_start(
+        rec: Callable[..., Awaitable[Rig]], tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with capture_logs() as logs:
+        await rec(recording=RECORDING.replace("directory: DIR", f"directory: {blocker}/monitor"))
+    [event] = [e for e in logs if e["event"] == "recorder.directory_unwritable"]
+    assert event["directory"] == f"{blocker}/monitor" and event["log_level"] == "error"
