@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from acd.routing import QueueRules, Step
 from core.errors import ConfigError
 from core.yamlconf import parse_yaml, problems_at, validate
+from ivr.model import Schedule
 
 
 class _Strict(BaseModel):
@@ -78,6 +79,47 @@ class Announcements(_Strict):
     periodic_every: Seconds = 90
 
 
+TEMPLATE_FIELDS = frozenset({"customer_name", "account", "number", "date", "reference", "agent",
+                             "queue", "notes"})
+TicketStatus = Literal["open", "resolved", "closed", "requires_follow_up"]
+
+
+class DispositionCode(_Strict):
+    """One call-type code (`category/sub-category`): whether notes are required, the
+    ticket status it sets, and a note template agents paste and complete."""
+
+    notes: Literal["optional", "required"] = "optional"
+    ticket: TicketStatus | None = None
+    template: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _fields(self) -> DispositionCode:
+        if self.template is not None:
+            import string
+
+            try:
+                used = {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
+            except ValueError as exc:
+                raise ValueError(f"template: {exc}") from None
+            unknown = used - TEMPLATE_FIELDS
+            if unknown:
+                raise ValueError(f"template uses unknown placeholder(s) {sorted(unknown)}; "
+                                 f"known: {sorted(TEMPLATE_FIELDS)}")
+        return self
+
+
+class Dispositions(_Strict):
+    codes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)?$")], DispositionCode] = \
+        Field(min_length=1)
+    default: str  # given (and flagged) when the agent sends none before wrap-up ends
+
+    @model_validator(mode="after")
+    def _default(self) -> Dispositions:
+        if self.default not in self.codes:
+            raise ValueError(f"default {self.default!r} is not one of the codes")
+        return self
+
+
 class CallbackRules(_Strict):
     """A caller who takes a callback keeps their place; at their turn an agent is rung and,
     once they answer, the engine dials the customer (`dial`, with {number}) and bridges."""
@@ -110,6 +152,8 @@ class Queue(_Strict):
     keys: dict[str, TargetIn] = Field(default_factory=dict)
     tier: Annotated[int, Field(ge=1, le=3)] = 1
     callback: CallbackRules = CallbackRules()
+    dispositions: Dispositions | None = None
+    escalate_to: str | None = None  # the next tier's queue: escalations carry ticket and notes
     sl_seconds: Annotated[float, Field(gt=0, le=3600)] = 20  # service level: answered within
 
     def rules(self, name: str) -> QueueRules:
@@ -120,6 +164,9 @@ class Queue(_Strict):
 
 class QueuesConfig(_Strict):
     queues: dict[str, Queue] = Field(min_length=1)
+    #: when the contact center is open: follow-up callbacks must fall inside
+    hours: Schedule | None = None
+    notes_max: Annotated[int, Field(ge=10, le=100000)] = 2000  # characters in a call's notes
 
 
 class Agent(_Strict):
@@ -143,6 +190,8 @@ class AcdConfig(_Strict):
     queues: dict[str, Queue]
     skills: list[str]
     agents: list[Agent]
+    hours: Schedule | None = None
+    notes_max: int = 2000
 
     def check(self, qnode: Any, anode: Any) -> list[tuple[str, Any, tuple[str | int, ...], str]]:
         """(which file, its YAML tree, location, message) for every cross-file problem."""
@@ -153,6 +202,15 @@ class AcdConfig(_Strict):
                 if skill not in known:
                     out.append(("queues", qnode, ("queues", name, "skills", skill),
                                 f"unknown skill {skill!r} (agents.yaml lists {sorted(known)})"))
+            if q.escalate_to is not None:
+                if q.escalate_to not in self.queues:
+                    out.append(("queues", qnode, ("queues", name, "escalate_to"),
+                                f"unknown queue {q.escalate_to!r}"))
+                elif self.queues[q.escalate_to].tier <= q.tier:
+                    out.append(("queues", qnode, ("queues", name, "escalate_to"),
+                                f"escalates to {q.escalate_to!r} (tier "
+                                f"{self.queues[q.escalate_to].tier}), not a higher tier than "
+                                f"{q.tier}"))
             targets = [q.overflow, *[s.overflow for s in q.escalation], *q.keys.values()]
             for t in targets:
                 if t is not None and t.queue and t.queue not in self.queues:
@@ -239,7 +297,8 @@ def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
     queues, agents = models.get("queues"), models.get("agents")
     if problems or queues is None or agents is None:
         raise ConfigError(problems)
-    config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents)
+    config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents,
+                       hours=queues.hours, notes_max=queues.notes_max)
     for which, node, loc, msg in config.check(parsed["queues"][1], parsed["agents"][1]):
         source = str(queues_path if which == "queues" else agents_path)
         problems += problems_at(node, source, [(loc, msg)])

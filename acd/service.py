@@ -21,9 +21,11 @@ from typing import Any
 
 import structlog
 
+from acd.aftercall import AfterCall
 from acd.agents import AgentStatus, Refused, State, missed, move
 from acd.callbacks import callback_number, next_try
 from acd.model import AcdConfig, Target
+from acd.records import AfterCallRecords
 from acd.routing import Offer, Router
 from acd.stats import Tally, counted, snapshot
 from asterisk.client import AmiClient
@@ -42,6 +44,7 @@ from core.events import (
 from core.registry import Registry
 from core.store import Journal, Store
 
+FOLLOW_UP_GRACE = 600.0  # seconds a follow-up waits for its agent before the queue takes it
 FEATURE_CODES = {"*21": "login", "*22": "logout", "*23": "pause", "*24": "ready"}
 PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting"}
 FEATURE_PROMPTS = {"login": "agent-loginok", "logout": "agent-loggedoff"}
@@ -61,6 +64,7 @@ class Waiting:
     #: `origin` the call that asked for it (its record gets this callback's events)
     origin: str | None = None
     attempts: int = 0
+    pinned: str | None = None  # a follow-up for one agent
 
     @property
     def record(self) -> str:
@@ -99,6 +103,8 @@ class AcdService:
         #: what each call needs from whoever takes it (kept across transfers)
         self.needs: dict[str, CallRouted] = {}
         self.transfers: dict[str, tuple[str, str, str]] = {}  # call_id -> (kind, target, from)
+        self.numbers: dict[str, str] = {}  # call_id -> the customer's number, until wrap-up ends
+        self.after = AfterCall(self, AfterCallRecords(store))
         self.tasks: set[asyncio.Task[None]] = set()
         #: recent handle times (talk + wrap-up) per queue, for estimated waits
         self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
@@ -151,6 +157,11 @@ class AcdService:
         return self._apply(agent_id, status, reason)
 
     def _apply(self, agent_id: str, status: AgentStatus, why: str = "") -> AgentStatus:
+        before = self.status.get(agent_id)
+        if before is not None and before.state == "wrapup" and before.call_id \
+                and status.state != "wrapup":
+            self.after.wrapup_ended(agent_id, before.call_id, self._queue_of(agent_id))
+            self.numbers.pop(before.call_id, None)
         self.status[agent_id] = status
         self.dirty.update(self.agents[agent_id].queues)
         if status.state == "ready":
@@ -472,6 +483,7 @@ class AcdService:
             w.hold.cancel()
         self.connected[w.call_id] = (agent_id, now)
         self.agent_legs[w.call_id] = response.channel
+        self.numbers[w.call_id] = w.caller_num
         self._count(w.queue, "answered", now - w.entered)
         self.last_queue[agent_id] = w.queue
         self.set_state(agent_id, "on_call", now, call_id=w.call_id)
@@ -516,6 +528,7 @@ class AcdService:
             self.set_state(agent_id, "wrapup", at, call_id=call_id)
         except Refused:
             return
+        self.after.wrapup_started(agent_id, call_id, queue_name)
         self._spawn(self._end_wrapup(agent_id, call_id, wrapup))
 
     # --- transfers --------------------------------------------------------------------
@@ -571,6 +584,7 @@ class AcdService:
             "from": agent_id, "to": f"{kind}:{name}", "keep_priority": keep_priority}))
         self.bus.publish(CallDataUpdated(call_id, now, {"transferred": {
             "from": agent_id, "to": f"{kind}:{name}", "at": now}}))
+        self.after.closed.add(call_id)  # the agent who ends the call gives the disposition
         self._agent_done(call_id, now)
         if not keep_priority and before is not None:
             self.needs[call_id] = replace(before, priority=0)
@@ -787,10 +801,28 @@ class AcdService:
 
     def _enqueue_callback(self, cb: Waiting, needs: dict[str, int], priority: int) -> None:
         self.waiting[cb.call_id] = cb
+        pinned = cb.pinned if cb.pinned in self.agents else None
         self.router.add_call(cb.call_id, cb.queue, needs=needs, priority=priority,
-                             entered=cb.entered)
+                             entered=cb.entered, agent=pinned)
         self._spawn(self._dispatch_call(cb.call_id))
         cb.hold = self._spawn(self._follow_escalation(cb))
+        if pinned is not None:  # their follow-up; if they are away, the queue takes it
+            self._spawn(self._unpin_later(cb.call_id, FOLLOW_UP_GRACE))
+
+    def schedule_follow_up(self, origin: str, number: str, queue: str, due: float,
+                           agent: str | None, data: dict[str, Any]) -> str:
+        """A ticket needing follow-up: at `due` the agent (or the queue) is offered the
+        call, and the customer is dialled when they answer; retried as callbacks are."""
+        now = self.clock()
+        cb = Waiting(f"fu{uuid.uuid4().hex[:14]}", "", queue, number, due, dict(data),
+                     origin=origin, pinned=agent)
+        self._save_callback(cb.call_id, now, origin_call_id=origin, number=number, queue=queue,
+                            agent=agent, skills={}, priority=0, data=data, requested_at=now,
+                            entered_at=due, due_at=due, attempts=0, status="pending", result="")
+        self.bus.publish(CallStepped(origin, "acd.follow_up_scheduled", now, {
+            "callback_id": cb.call_id, "due": due, "agent": agent, "queue": queue}))
+        self._spawn(self._retry_later(cb, {}, 0, due))
+        return cb.call_id
 
     async def _follow_escalation(self, cb: Waiting) -> None:
         """Nobody holds the line for a callback: look for agents again as its wait reaches
@@ -816,7 +848,7 @@ class AcdService:
                 continue
             cb = Waiting(row.id, "", row.queue, row.number, row.entered_at.timestamp(),
                          dict(row.data or {}), origin=row.origin_call_id or row.id,
-                         attempts=row.attempts)
+                         attempts=row.attempts, pinned=row.agent)
             due = row.due_at.timestamp()
             if due > now:
                 self._spawn(self._retry_later(cb, dict(row.skills), row.priority, due))
@@ -899,6 +931,7 @@ class AcdService:
             return
         self.connected[call_id] = (agent_id, now)
         self.agent_legs[call_id] = agent_channel
+        self.numbers[call_id] = cb.caller_num
         self._count(cb.queue, "answered", now - cb.entered)
         self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now, queue=cb.queue))
         self.bus.publish(CallStepped(call_id, "acd.connected", now, {

@@ -120,6 +120,16 @@ class Engine:
                 return "recording is not configured"
             return self.recorder.command(agent, cmd.action, cmd.agent)
         assert self.acd is not None
+        if cmd.action == "disposition":
+            if not cmd.code:
+                return "disposition needs a code"
+            return self.acd.after.disposition(agent, cmd.code, cmd.notes or "", ticket=cmd.ticket,
+                                              follow_up_at=cmd.follow_up_at,
+                                              follow_up_to=cmd.follow_up_to)
+        if cmd.action == "update_customer":
+            return self.acd.after.update_customer(agent, cmd.fields or {})
+        if cmd.action == "escalate":
+            return self.acd.after.escalate(agent, cmd.notes or "")
         if cmd.action == "transfer":
             if not cmd.target:
                 return "transfer needs a target (queue:NAME or agent:ID)"

@@ -23,6 +23,8 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    email: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(500), default="")
 
 
 class Interaction(Base):
@@ -54,6 +56,10 @@ class Interaction(Base):
     connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     #: what the call carries: IVR path and captured fields, routing needs (skills, priority)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: the agent gave no disposition: the queue's default was used (worth a supervisor's look)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Ticket(Base):
@@ -61,8 +67,11 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     interaction_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    status: Mapped[str] = mapped_column(String(32), default="open")  # open, resolved, closed, follow_up
+    #: open, resolved, closed, requires_follow_up
+    status: Mapped[str] = mapped_column(String(32), default="open")
     subject: Mapped[str] = mapped_column(String(200), default="")
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -192,3 +201,32 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TicketEvent(Base):
+    """A ticket's history: every interaction that opened, updated or escalated it."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(32))
+    interaction_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CustomerChange(Base):
+    """A customer's data changed during a call: who, when, what it was."""
+
+    __tablename__ = "customer_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    interaction_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -99,11 +99,18 @@ class AgentCommand(BaseModel):
     v: Literal[1] = 1
     action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup",
                     "pause_recording", "resume_recording", "start_recording", "stop_recording",
-                    "listen", "whisper", "barge", "transfer"]
+                    "listen", "whisper", "barge", "transfer", "disposition", "update_customer",
+                    "escalate"]
     reason: str | None = Field(None, max_length=32)
     agent: str | None = Field(None, max_length=32)  # whom a supervisor listens to
     target: str | None = Field(None, max_length=80)  # transfer: queue:NAME or agent:ID
     keep_priority: bool = True
+    code: str | None = Field(None, max_length=64)  # disposition
+    notes: str | None = Field(None, max_length=100000)  # the queue's notes_max applies
+    ticket: str | None = Field(None, max_length=32)
+    follow_up_at: str | None = Field(None, max_length=40)  # ISO 8601 with a zone
+    follow_up_to: str | None = Field(None, max_length=8)  # agent or queue
+    fields: dict[str, Any] | None = None  # update_customer
     request: str | None = Field(None, max_length=64)  # echoed back in the reply
 
 

@@ -38,6 +38,7 @@ from core.models import (
     Interaction,
     OutboxRow,
     Ticket,
+    TicketEvent,
 )
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
@@ -224,23 +225,33 @@ class Store:
     async def customer_history(self, number: str, limit: int = 5) -> dict[str, Any]:
         """Previous interactions and open tickets of the customer with this number."""
         if not number:
-            return {"previous_interactions": [], "open_tickets": []}
+            return {"previous_interactions": [], "open_tickets": [], "ticket_history": []}
         async with self.session() as s:
             customer_id = await s.scalar(select(Customer.id).where(Customer.number == number))
             if customer_id is None:
-                return {"previous_interactions": [], "open_tickets": []}
+                return {"previous_interactions": [], "open_tickets": [], "ticket_history": []}
             rows = await s.scalars(select(Interaction).where(
                 Interaction.customer_id == customer_id, Interaction.ended_at.is_not(None))
                 .order_by(Interaction.entered_at.desc()).limit(limit))
-            tickets = await s.scalars(select(Ticket).where(
-                Ticket.customer_id == customer_id, Ticket.status.in_(("open", "follow_up"))))
+            tickets = list(await s.scalars(select(Ticket).where(
+                Ticket.customer_id == customer_id,
+                Ticket.status.in_(("open", "requires_follow_up")))))
+            history = list(await s.scalars(
+                select(TicketEvent).join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                .where(Ticket.customer_id == customer_id)
+                .order_by(TicketEvent.id.desc()).limit(3 * limit)))
             return {
                 "previous_interactions": [
                     {"id": r.id, "at": r.entered_at.isoformat(), "queue": r.queue,
-                     "agent": r.agent, "outcome": r.outcome, "disposition": r.disposition}
+                     "agent": r.agent, "outcome": r.outcome, "disposition": r.disposition,
+                     "notes": r.notes}
                     for r in rows],
-                "open_tickets": [{"id": t.id, "status": t.status, "subject": t.subject}
-                                 for t in tickets],
+                "open_tickets": [{"id": t.id, "status": t.status, "subject": t.subject,
+                                  "tier": t.tier} for t in tickets],
+                "ticket_history": [{"ticket": e.ticket_id, "at": e.at.isoformat(),
+                                    "status": e.status, "agent": e.agent, "tier": e.tier,
+                                    "disposition": e.disposition, "note": e.note}
+                                   for e in history],
             }
 
     # --- outbox ---------------------------------------------------------------------

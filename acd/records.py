@@ -1,0 +1,115 @@
+"""What after-call work writes: dispositions and notes, tickets and their history,
+customer changes. Each operation is one transaction: nothing is stored half-way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from core.models import Customer, CustomerChange, Interaction, Ticket, TicketEvent
+from core.store import Store, ts
+
+OPEN = ("open", "requires_follow_up")
+
+
+class AfterCallRecords:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def close_call(self, call_id: str, *, agent: str, code: str, notes: str,
+                         status: str | None, at: float, flagged: bool, queue: str | None,
+                         tier: int) -> int | None:
+        """The disposition on the interaction; the customer's open ticket updated (or a
+        new one opened) with `status`, and a line in its history. Returns the ticket id."""
+        async with self.store.session.begin() as s:
+            row = await s.get(Interaction, call_id)
+            if row is None:
+                return None
+            row.disposition, row.notes, row.flagged = code, notes, flagged
+            if status is None or row.customer_id is None:
+                return row.ticket_id
+            ticket = await self._open_ticket(s, row.customer_id, row.ticket_id)
+            if ticket is None:
+                ticket = Ticket(customer_id=row.customer_id, status=status, subject=code,
+                                interaction_id=call_id, created_at=ts(at), updated_at=ts(at),
+                                tier=tier, queue=queue)
+                s.add(ticket)
+                await s.flush()
+            else:
+                ticket.status, ticket.updated_at = status, ts(at)
+                ticket.tier = max(ticket.tier, tier)
+            s.add(TicketEvent(ticket_id=ticket.id, at=ts(at), status=status,
+                              interaction_id=call_id, agent=agent, disposition=code,
+                              tier=tier, note=notes))
+            row.ticket_id = ticket.id
+            return int(ticket.id)
+
+    @staticmethod
+    async def _open_ticket(s: Any, customer_id: int, ticket_id: int | None) -> Ticket | None:
+        if ticket_id is not None:
+            found: Ticket | None = await s.get(Ticket, ticket_id)
+            if found is not None:
+                return found
+        result: Ticket | None = await s.scalar(
+            select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status.in_(OPEN))
+            .order_by(Ticket.updated_at.desc()).limit(1))
+        return result
+
+    async def escalate(self, call_id: str, *, agent: str, to_queue: str, tier: int, note: str,
+                       at: float) -> int | None:
+        """The call's ticket goes to the next tier with the agent's note (opened if the call
+        had none); the caller's interaction carries it on."""
+        async with self.store.session.begin() as s:
+            row = await s.get(Interaction, call_id)
+            if row is None or row.customer_id is None:
+                return None
+            ticket = await self._open_ticket(s, row.customer_id, row.ticket_id)
+            if ticket is None:
+                ticket = Ticket(customer_id=row.customer_id, status="open",
+                                subject=f"escalated to {to_queue}", interaction_id=call_id,
+                                created_at=ts(at), updated_at=ts(at), tier=tier, queue=to_queue)
+                s.add(ticket)
+                await s.flush()
+            ticket.tier, ticket.queue, ticket.updated_at = tier, to_queue, ts(at)
+            s.add(TicketEvent(ticket_id=ticket.id, at=ts(at), status="escalated",
+                              interaction_id=call_id, agent=agent, tier=tier, note=note))
+            row.ticket_id = ticket.id
+            row.notes = (row.notes + "\n" if row.notes else "") + note
+            return int(ticket.id)
+
+    async def update_customer(self, number: str, fields: dict[str, str], *, agent: str,
+                              call_id: str, at: float) -> list[str]:
+        """Set fields on the caller's customer record, with one history row per change."""
+        async with self.store.session.begin() as s:
+            customer = await s.scalar(select(Customer).where(Customer.number == number))
+            if customer is None:
+                return []
+            changed = []
+            for field, value in fields.items():
+                old = getattr(customer, field) or ""
+                if old == value:
+                    continue
+                setattr(customer, field, value)
+                s.add(CustomerChange(customer_id=customer.id, at=ts(at), field=field, old=old,
+                                     new=value, agent=agent, interaction_id=call_id))
+                changed.append(field)
+            return changed
+
+    async def call_facts(self, call_id: str) -> dict[str, str]:
+        """What a note template may use: the customer's name, account and number, the
+        ticket as reference."""
+        async with self.store.session() as s:
+            row = await s.get(Interaction, call_id)
+            if row is None:
+                return {}
+            customer = await s.get(Customer, row.customer_id) if row.customer_id else None
+            return {"customer_name": customer.name if customer else row.caller_name,
+                    "account": customer.account if customer else "",
+                    "number": row.caller_num,
+                    "reference": f"T{row.ticket_id}" if row.ticket_id else call_id}
+
+    async def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
+        async with self.store.session() as s:
+            return list(await s.scalars(select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
