@@ -154,6 +154,7 @@ class Queue(_Strict):
     callback: CallbackRules = CallbackRules()
     dispositions: Dispositions | None = None
     escalate_to: str | None = None  # the next tier's queue: escalations carry ticket and notes
+    extension: str | None = Field(None, pattern=r"^[0-9]{2,8}$")  # agents dial it to reach the queue
     sl_seconds: Annotated[float, Field(gt=0, le=3600)] = 20  # service level: answered within
 
     def rules(self, name: str) -> QueueRules:
@@ -162,11 +163,20 @@ class Queue(_Strict):
         return QueueRules(name, self.strategy, dict(self.skills), self.priority, steps)
 
 
+class InternalCalls(_Strict):
+    """Agent-to-agent calls: what a caller gets when the colleague cannot take the call."""
+
+    busy: Literal["busy_tone", "voicemail", "try_later"] = "try_later"
+    voicemail: str = Field("{extension}@default", pattern=r"^\S*\{extension\}\S*@\S+$")
+    ring_timeout: Annotated[float, Field(gt=0, le=120)] = 20
+
+
 class QueuesConfig(_Strict):
     queues: dict[str, Queue] = Field(min_length=1)
     #: when the contact center is open: follow-up callbacks must fall inside
     hours: Schedule | None = None
     notes_max: Annotated[int, Field(ge=10, le=100000)] = 2000  # characters in a call's notes
+    internal: InternalCalls = InternalCalls()
 
 
 class Agent(_Strict):
@@ -192,6 +202,7 @@ class AcdConfig(_Strict):
     agents: list[Agent]
     hours: Schedule | None = None
     notes_max: int = 2000
+    internal: InternalCalls = InternalCalls()
 
     def check(self, qnode: Any, anode: Any) -> list[tuple[str, Any, tuple[str | int, ...], str]]:
         """(which file, its YAML tree, location, message) for every cross-file problem."""
@@ -226,7 +237,7 @@ class AcdConfig(_Strict):
             out.append(("queues", qnode, ("queues", cycle[0]),
                         "overflow loop: " + " -> ".join(cycle)))
         seen_ids: set[str] = set()
-        seen_ext: set[str] = set()
+        seen_ext: set[str] = {q.extension for q in self.queues.values() if q.extension}
         for i, a in enumerate(self.agents):
             if a.id in seen_ids:
                 out.append(("agents", anode, ("agents", i, "id"), f"duplicate agent id {a.id!r}"))
@@ -298,7 +309,8 @@ def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
     if problems or queues is None or agents is None:
         raise ConfigError(problems)
     config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents,
-                       hours=queues.hours, notes_max=queues.notes_max)
+                       hours=queues.hours, notes_max=queues.notes_max,
+                       internal=queues.internal)
     for which, node, loc, msg in config.check(parsed["queues"][1], parsed["agents"][1]):
         source = str(queues_path if which == "queues" else agents_path)
         problems += problems_at(node, source, [(loc, msg)])

@@ -24,7 +24,8 @@ import structlog
 from acd.aftercall import AfterCall
 from acd.agents import AgentStatus, Refused, State, missed, move
 from acd.callbacks import callback_number, next_try
-from acd.model import AcdConfig, Target
+from acd.internal import InternalCalls
+from acd.model import AcdConfig, Agent, Target
 from acd.records import AfterCallRecords
 from acd.routing import Offer, Router
 from acd.stats import Tally, counted, snapshot
@@ -44,6 +45,8 @@ from core.events import (
 from core.registry import Registry
 from core.store import Journal, Store
 
+PRESENCE = {"ready": "free", "reserved": "busy", "on_call": "busy", "wrapup": "busy",
+            "paused": "away", "logged_out": "offline"}
 FOLLOW_UP_GRACE = 600.0  # seconds a follow-up waits for its agent before the queue takes it
 FEATURE_CODES = {"*21": "login", "*22": "logout", "*23": "pause", "*24": "ready"}
 PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting"}
@@ -105,6 +108,7 @@ class AcdService:
         self.transfers: dict[str, tuple[str, str, str]] = {}  # call_id -> (kind, target, from)
         self.numbers: dict[str, str] = {}  # call_id -> the customer's number, until wrap-up ends
         self.after = AfterCall(self, AfterCallRecords(store))
+        self.internal = InternalCalls(self)
         self.tasks: set[asyncio.Task[None]] = set()
         #: recent handle times (talk + wrap-up) per queue, for estimated waits
         self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
@@ -170,6 +174,11 @@ class AcdService:
             self.router.set_not_ready(agent_id)
         self.log.info("acd.agent_state", agent=agent_id, state=status.state,
                       reason=status.reason or why, call_id=status.call_id)
+        if self.live is not None and self.prefix is not None:  # who is free, for colleagues
+            self.live(f"{self.prefix}agents/{agent_id}/presence", json.dumps({
+                "v": 1, "agent": agent_id, "name": self.agents[agent_id].name,
+                "presence": PRESENCE[status.state], "state": status.state,
+                "reason": status.reason, "since": status.since}))
         self._record_state(agent_id, status, why)
         if status.state == "ready":
             self._spawn(self._dispatch_agent(agent_id))
@@ -229,18 +238,25 @@ class AcdService:
     # --- the agent's phone ------------------------------------------------------------
 
     def _feature_code(self, ev: CallStarted) -> None:
-        if ev.context != "centralita-agents" or not ev.dnis.startswith("*") or ev.adopted:
+        if ev.context != "centralita-agents" or ev.adopted:
+            return
+        if not ev.dnis.startswith("*"):
+            self.internal.started(ev)  # a colleague's extension, or a queue's
             return
         if ev.dnis.startswith(self.foreign_codes):  # another service's code (e.g. *31 listen)
             return
         self._spawn(self._run_feature_code(ev))
 
+    def agent_of_phone(self, caller_num: str, channel: str) -> Agent | None:
+        """The agent whose desk phone this is: by extension (caller number) or device."""
+        return next((a for a in self.config.agents
+                     if (a.extension and a.extension == caller_num)
+                     or channel.startswith(a.device + "-")), None)
+
     async def _run_feature_code(self, ev: CallStarted) -> None:
         """*21 log in, *22 log out, *23N pause (N: 1 break, 2 lunch, 3 training, 4 meeting),
         *24 ready. The agent is the phone's extension (caller number) or device."""
-        agent = next((a for a in self.config.agents
-                      if (a.extension and a.extension == ev.caller_num)
-                      or ev.channel.startswith(a.device + "-")), None)
+        agent = self.agent_of_phone(ev.caller_num, ev.channel)
         code, rest = ev.dnis[:3], ev.dnis[3:]
         action = FEATURE_CODES.get(code)
         reason = PAUSE_CODES.get(rest, "other") if action == "pause" else None
@@ -509,6 +525,7 @@ class AcdService:
             return
         self.needs.pop(ev.call_id, None)
         self.transfers.pop(ev.call_id, None)
+        self.internal.ended(ev.call_id)
         if ev.call_id in self.connected:
             self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
             self._agent_done(ev.call_id, ev.at)

@@ -63,10 +63,12 @@ class Call:
 
 class Registry:
     def __init__(self, bus: Bus, contexts: Iterable[str], clock: Callable[[], float], *,
-                 legs_context: str = "centralita-legs") -> None:
+                 legs_context: str = "centralita-legs",
+                 internal_context: str = "centralita-agents") -> None:
         self.bus = bus
         self.contexts = frozenset(contexts)
         self.legs_context = legs_context  # where the engine's own legs run
+        self.internal_context = internal_context  # agents' phones: their calls are internal
         self.clock = clock
         self.channels: dict[str, ChannelState] = {}
         self.by_uniqueid: dict[str, ChannelState] = {}
@@ -189,7 +191,8 @@ class Registry:
         if ev.context not in self.contexts:
             return
         dnis = ev.env.get("agi_extension", ev.exten)
-        self._start_call(ch, ev.caller_num, ev.caller_name, dnis, adopted=False)
+        self._start_call(ch, ev.caller_num, ev.caller_name, dnis, adopted=False,
+                         kind="internal" if ev.context == self.internal_context else "inbound")
 
     def _start_call(self, ch: ChannelState, num: str, name: str, dnis: str, *,
                     adopted: bool, call_id: str | None = None, kind: str = "inbound") -> Call:
