@@ -512,7 +512,9 @@ async def test_a_restarted_engine_knows_which_agents_are_talking(
     first = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=None),
                        "agent1002": Endpoint(answer_after=0.3, talk_time=None)})
     ch = first.call(patience=600)
-    await until(lambda: ch.bridge is not None, 10, "caller and agent talking")
+    await until(lambda: ch.bridge is not None and any(  # type: ignore[union-attr]
+        st.state == "on_call" for st in first.engine.acd.status.values()), 10,
+        "caller and agent talking")
     call_id = first.engine.registry.call_of(ch.name).call_id  # type: ignore[union-attr]
     agent = next(a for a, st in first.engine.acd.status.items()  # type: ignore[union-attr]
                  if st.state == "on_call")
@@ -738,7 +740,7 @@ async def test_an_agent_blind_transfers_the_caller_to_another_queue(
     assert acd_ is not None
     assert acd_.transfer("1001", "queue:billing") == "not on a call"
     ch = rig.call(patience=60)
-    await until(lambda: ch.bridge is not None, 10, "the caller with 1001")
+    await until(lambda: acd_.status["1001"].state == "on_call", 10, "the caller with 1001")
     first_leg = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
     assert acd_.transfer("1001", "queue:nowhere") == "unknown queue 'nowhere'"
     assert acd_.transfer("1001", "agent:1001") == "cannot transfer a call to yourself"
