@@ -24,6 +24,7 @@ import structlog
 from acd.aftercall import AfterCall
 from acd.agents import AgentStatus, Refused, State, missed, move
 from acd.callbacks import callback_number, next_try
+from acd.consult import Consults
 from acd.internal import InternalCalls
 from acd.model import AcdConfig, Agent, Target
 from acd.records import AfterCallRecords
@@ -109,6 +110,9 @@ class AcdService:
         self.numbers: dict[str, str] = {}  # call_id -> the customer's number, until wrap-up ends
         self.after = AfterCall(self, AfterCallRecords(store))
         self.internal = InternalCalls(self)
+        self.consults = Consults(self)
+        #: channels the service waits to see in AsyncAGI again (channel -> its future)
+        self.parked_waiters: dict[str, asyncio.Future[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         #: recent handle times (talk + wrap-up) per queue, for estimated waits
         self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
@@ -526,6 +530,7 @@ class AcdService:
         self.needs.pop(ev.call_id, None)
         self.transfers.pop(ev.call_id, None)
         self.internal.ended(ev.call_id)
+        self.consults.ended(ev.call_id, self.agent_legs.get(ev.call_id))
         if ev.call_id in self.connected:
             self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {}, outcome="answered"))
             self._agent_done(ev.call_id, ev.at)
@@ -608,6 +613,15 @@ class AcdService:
 
     def _parked(self, ev: CallParked) -> None:
         """The transferred caller is back in AsyncAGI: into the queue, or to the agent."""
+        waiter = self.parked_waiters.pop(ev.channel, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        call = self.registry.calls.get(ev.call_id)
+        if call is None or call.channel != ev.channel:
+            return
+        if ev.call_id in self.consults.active:
+            self.consults.caller_parked(ev)
+            return
         t = self.transfers.pop(ev.call_id, None)
         if t is None:
             return
@@ -1052,6 +1066,12 @@ class AcdService:
             await self.store.add_outbox(topic, payload, now)
 
         self.journal.submit(f"screenpop {w.call_id}", op, outbox=True)
+
+    def expect_parked(self, channel: str) -> asyncio.Future[None]:
+        """Resolved when `channel` starts a new AsyncAGI session (after a Redirect)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.parked_waiters[channel] = fut
+        return fut
 
     def spawn(self, coro: Any) -> asyncio.Task[None]:
         """Run `coro` as one of the service's tasks (failures logged, cancelled at stop)."""

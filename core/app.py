@@ -130,6 +130,14 @@ class Engine:
             return self.acd.after.update_customer(agent, cmd.fields or {})
         if cmd.action == "escalate":
             return self.acd.after.escalate(agent, cmd.notes or "")
+        if cmd.action == "consult":
+            if not cmd.target:
+                return "consult needs a target (agent:ID or an extension)"
+            return self.acd.consults.consult(agent, cmd.target)
+        if cmd.action in ("consult_complete", "consult_cancel", "conference"):
+            step = {"consult_complete": "complete", "consult_cancel": "cancel"}.get(cmd.action,
+                                                                                  "conference")
+            return self.acd.consults.finish(agent, step)
         if cmd.action == "transfer":
             if not cmd.target:
                 return "transfer needs a target (queue:NAME or agent:ID)"

@@ -22,8 +22,9 @@ class CallStarted:
 
 @dataclass(frozen=True, slots=True)
 class CallParked:
-    """A call's own channel entered AsyncAGI again (e.g. blind-transferred by its agent into
-    [centralita-legs]): the engine drives it once more."""
+    """A channel of a call entered AsyncAGI again (the caller blind-transferred by its agent
+    into [centralita-legs], or caller and agent redirected for a consultation): the engine
+    drives it once more."""
 
     call_id: str
     channel: str

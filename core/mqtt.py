@@ -100,10 +100,10 @@ class AgentCommand(BaseModel):
     action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup",
                     "pause_recording", "resume_recording", "start_recording", "stop_recording",
                     "listen", "whisper", "barge", "transfer", "disposition", "update_customer",
-                    "escalate"]
+                    "escalate", "consult", "consult_complete", "consult_cancel", "conference"]
     reason: str | None = Field(None, max_length=32)
     agent: str | None = Field(None, max_length=32)  # whom a supervisor listens to
-    target: str | None = Field(None, max_length=80)  # transfer: queue:NAME or agent:ID
+    target: str | None = Field(None, max_length=80)  # transfer: queue:NAME or agent:ID; consult
     keep_priority: bool = True
     code: str | None = Field(None, max_length=64)  # disposition
     notes: str | None = Field(None, max_length=100000)  # the queue's notes_max applies

@@ -183,8 +183,9 @@ class Registry:
         ch.context, ch.exten, ch.state = ev.context, ev.exten, ev.state
         if ch.call_id is not None:
             call = self.calls.get(ch.call_id)
-            if call is not None and call.channel == ch.name and ev.context in self.contexts:
-                # The call's own channel is back in the engine's hands (after a transfer).
+            if call is not None and ev.context in self.contexts:
+                # One of the call's channels is back in the engine's hands (a transfer,
+                # a consultation): `channel` says which.
                 self.bus.publish(CallParked(call.call_id, ch.name, ev.context, ev.exten,
                                             self.clock()))
             return

@@ -302,8 +302,8 @@ class Pbx:
                 self.destroy(peer)
                 if peer.task is not None and not peer.task.done():
                     peer.task.cancel()
-        if bridge is not None and bridge.kick_on_leave:
-            for other in list(bridge.channels):
+        if bridge is not None and bridge.kick_on_leave and len(bridge.channels) <= 1:
+            for other in list(bridge.channels):  # the last one left (a three-way goes on)
                 self._leave_bridge(other)
                 other.hangup_cause = 16
                 self._stop(other)  # kicked: a soft hang-up, no HangupRequest
@@ -570,8 +570,13 @@ class Pbx:
     def redirect(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         ch.redirect_to = (context, exten, priority)
         if ch.bridge is not None:
+            br = ch.bridge
+            br.kick_on_leave = False  # the one left behind stays, as on 20.20.1
             self._leave_bridge(ch)
         ch.interrupt.set()
+        if ch.agi_frozen:  # a new AsyncAGI session starts where it is sent
+            ch.thaw.set()
+            return
         if ch.task is None or ch.task.done():
             ch.context, ch.exten, ch.priority = ch.redirect_to
             ch.redirect_to = None
@@ -651,6 +656,25 @@ class Pbx:
             if args.strip() != "agi:async":
                 return "next"  # only AsyncAGI is simulated
             return await self._async_agi(ch)
+        if name == "bridgeadd":  # app_bridgeaddchan.c: BridgeAdd(channel)
+            target = self.channels.get(parts[0].strip()) if parts else None
+            if target is None or target.bridge is None:
+                self.set_var(ch, "BRIDGERESULT", "FAILURE")
+                return "next"
+            self.answer(ch)
+            br = target.bridge
+            if ch.bridge is not None:
+                self._leave_bridge(ch)
+            br.channels.append(ch)
+            ch.bridge = br
+            if ch.moh:
+                ch.moh = None
+                self._chan_event("MusicOnHoldStop", "call,all", ch)
+            self.emit("BridgeEnter", "call,all", [*br.pairs(), *ch.snapshot()])
+            while not ch.gone and ch.bridge is br:
+                await self._wait(ch, None)
+            self.set_var(ch, "BRIDGERESULT", "SUCCESS")
+            return "next"
         if name == "chanspy":
             await self._chanspy(ch, parts[0] if parts else "", parts[1] if len(parts) > 1 else "")
             return "next"
@@ -1136,4 +1160,5 @@ def _agi_split(command: str) -> list[str]:
     return words
 
 KNOWN_APPS = frozenset({"noop", "answer", "ringing", "wait", "busy", "congestion", "hangup", "goto",
-                        "set", "playback", "musiconhold", "dial", "agi", "voicemail", "chanspy"})
+                        "set", "playback", "musiconhold", "dial", "agi", "voicemail", "chanspy",
+                        "bridgeadd"})

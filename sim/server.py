@@ -344,8 +344,21 @@ class AmiServer:
         except ValueError:
             s.respond(a, [("Response", "Error"), ("Message", "Invalid priority")])
             return
-        s.respond(a, [("Response", "Success"), ("Message", "Redirect successful")])
+        extra = self._channel(a.get("ExtraChannel")) if a.get("ExtraChannel") else None
+        if a.get("ExtraChannel") and extra is None:
+            s.respond(a, [("Response", "Error"), ("Message", "ExtraChannel does not exist: "
+                                                            + a.get("ExtraChannel"))])
+            return
+        if extra is None:
+            s.respond(a, [("Response", "Success"), ("Message", "Redirect successful")])
+        else:  # as recorded on 20.20.1: both leave the bridge, each for its own place
+            s.respond(a, [("Response", "Success"), ("Message", "Dual Redirect successful")])
         self.pbx.redirect(ch, a.get("Context") or ch.context, a.get("Exten"), priority)
+        if extra is not None:
+            extra_priority = int(a.get("ExtraPriority") or 1) if (
+                a.get("ExtraPriority") or "1").isdigit() else 1
+            self.pbx.redirect(extra, a.get("ExtraContext") or extra.context,
+                              a.get("ExtraExten") or extra.exten, extra_priority)
 
     async def _play_dtmf(self, s: _Session, a: Message) -> None:
         ch = self._channel(a.get("Channel"))

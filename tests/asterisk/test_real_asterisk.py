@@ -370,3 +370,48 @@ async def test_a_blind_transfer_to_another_queue_on_real_asterisk(tmp_path: obje
         await lab.until("wrap-up", lambda: acd.status["1002"].state in ("wrapup", "ready"))
         [row] = await lab.interactions()
     assert (row.queue, row.agent, row.outcome) == ("billing", "1002", "answered")  # type: ignore[attr-defined]
+
+
+async def test_consult_then_conference_then_complete_on_real_asterisk(tmp_path: object) -> None:
+    """A dual Redirect puts the caller on hold and the agent in a new AGI session; the
+    colleague's leg is bridged to the agent; a conference adds them to the caller's bridge
+    with BridgeAdd."""
+    async with Lab(tmp_path, login=True) as lab:
+        caller = await lab.caller_in_queue("600991")
+        acd = lab.engine.acd
+        assert acd is not None
+        await lab.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
+        assert acd.consults.consult("1001", "1002") is None
+        await lab.until("1001 talking to 1002", lambda: acd.status["1002"].state == "on_call")
+        assert any(e.name == "MusicOnHoldStart" and e.message.get("Channel") == caller
+                   for e in lab.seen[-200:])
+        assert acd.consults.finish("1001", "conference") is None
+        await lab.until("three in one bridge", lambda: any(
+            e.name == "BridgeEnter" and e.message.get("Channel", "").startswith(
+                "Local/agent1002") and e.message.get("BridgeNumChannels") == "3"
+            for e in lab.seen))
+        await lab.watcher.send("Hangup", {"Channel": caller})
+        await lab.until("everyone gone", lambda: sum(
+            1 for e in lab.seen if isinstance(e, Hangup)
+            and e.channel.startswith(("Local/agent1001", "Local/agent1002"))
+            and e.channel.endswith(";1")) >= 2)
+        await lab.until("1002 free", lambda: acd.status["1002"].state == "ready")
+
+
+async def test_consult_then_complete_on_real_asterisk(tmp_path: object) -> None:
+    async with Lab(tmp_path, login=True) as lab:
+        caller = await lab.caller_in_queue("600990")
+        acd = lab.engine.acd
+        assert acd is not None
+        await lab.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
+        assert acd.consults.consult("1001", "1002") is None
+        await lab.until("1001 talking to 1002", lambda: acd.status["1002"].state == "on_call")
+        assert acd.consults.finish("1001", "complete") is None
+        await lab.until("1001 done", lambda: acd.status["1001"].state in ("wrapup", "ready"))
+        await asyncio.sleep(1.0)
+        assert acd.status["1002"].state == "on_call"  # the caller stays with 1002
+        assert not any(isinstance(e, Hangup) and e.channel == caller for e in lab.seen)
+        await lab.watcher.send("Hangup", {"Channel": caller})
+        await lab.until("1002 done", lambda: acd.status["1002"].state in ("wrapup", "ready"))
+        [row] = await lab.interactions()
+    assert (row.agent, row.outcome) == ("1002", "answered")  # type: ignore[attr-defined]
