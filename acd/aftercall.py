@@ -78,6 +78,8 @@ class AfterCall:
                                           tier=tier)
 
         self.acd.journal.submit(f"disposition {call_id}", op)
+        if c.ticket == "closed":
+            self.acd.surveys.after_close(call_id, number)
         if c.follow_up_at is not None and number:
             self.acd.schedule_follow_up(call_id, number, queue, c.follow_up_at,
                                         agent_id if c.follow_up_to == "agent" else None,

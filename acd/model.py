@@ -171,12 +171,36 @@ class InternalCalls(_Strict):
     ring_timeout: Annotated[float, Field(gt=0, le=120)] = 20
 
 
+class SurveyQuestion(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    prompt: str  # e.g. "rate us from 1 to 5": keys 1-5 answer
+    lowest: Annotated[int, Field(ge=0, le=9)] = 1
+    highest: Annotated[int, Field(ge=0, le=9)] = 5
+
+
+class Survey(_Strict):
+    """After a call closes its ticket: a short survey call, or an email when the customer
+    has an address (queued in `email_outbox`; sending it is a separate, pluggable step)."""
+
+    delay: Seconds = 60  # after the call's wrap-up
+    dial: str = Field("PJSIP/{number}@trunk", pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")
+    caller_id: str = Field("", max_length=80)
+    ring_timeout: Annotated[float, Field(gt=0, le=120)] = 30
+    intro: str | None = None
+    questions: list[SurveyQuestion] = Field(min_length=1, max_length=5)
+    thanks: str = "auth-thankyou"
+    prompts: dict[str, float] = Field(default_factory=dict)  # custom prompts: name -> seconds
+    email_subject: str = Field("How did we do?", max_length=200)
+    email_link: str = Field("https://example.com/survey/{interaction}", max_length=300)
+
+
 class QueuesConfig(_Strict):
     queues: dict[str, Queue] = Field(min_length=1)
     #: when the contact center is open: follow-up callbacks must fall inside
     hours: Schedule | None = None
     notes_max: Annotated[int, Field(ge=10, le=100000)] = 2000  # characters in a call's notes
     internal: InternalCalls = InternalCalls()
+    survey: Survey | None = None
 
 
 class Agent(_Strict):
@@ -203,6 +227,7 @@ class AcdConfig(_Strict):
     hours: Schedule | None = None
     notes_max: int = 2000
     internal: InternalCalls = InternalCalls()
+    survey: Survey | None = None
 
     def check(self, qnode: Any, anode: Any) -> list[tuple[str, Any, tuple[str | int, ...], str]]:
         """(which file, its YAML tree, location, message) for every cross-file problem."""
@@ -236,6 +261,18 @@ class AcdConfig(_Strict):
         for cycle in _overflow_cycles(self.queues):
             out.append(("queues", qnode, ("queues", cycle[0]),
                         "overflow loop: " + " -> ".join(cycle)))
+        if self.survey is not None:
+            from asterisk.sounds import stock_prompts
+
+            known_prompts = set(stock_prompts()) | set(self.survey.prompts)
+            wanted = [("intro", self.survey.intro), ("thanks", self.survey.thanks)]
+            wanted += [(f"questions.{i}.prompt", q.prompt)
+                       for i, q in enumerate(self.survey.questions)]
+            for where, prompt in wanted:
+                if prompt is not None and prompt not in known_prompts:
+                    out.append(("queues", qnode, ("survey", *where.split(".")),
+                                f"prompt {prompt!r} is neither a stock sound nor listed "
+                                f"under survey.prompts"))
         seen_ids: set[str] = set()
         seen_ext: set[str] = {q.extension for q in self.queues.values() if q.extension}
         for i, a in enumerate(self.agents):
@@ -310,7 +347,7 @@ def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
         raise ConfigError(problems)
     config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents,
                        hours=queues.hours, notes_max=queues.notes_max,
-                       internal=queues.internal)
+                       internal=queues.internal, survey=queues.survey)
     for which, node, loc, msg in config.check(parsed["queues"][1], parsed["agents"][1]):
         source = str(queues_path if which == "queues" else agents_path)
         problems += problems_at(node, source, [(loc, msg)])

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.models import Customer, CustomerChange, Interaction, Ticket, TicketEvent
+from core.models import Customer, CustomerChange, EmailRow, Interaction, Ticket, TicketEvent
 from core.store import Store, ts
 
 OPEN = ("open", "requires_follow_up")
@@ -113,3 +113,14 @@ class AfterCallRecords:
         async with self.store.session() as s:
             return list(await s.scalars(select(TicketEvent).where(
                 TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)))
+
+    async def customer_email(self, number: str) -> str:
+        async with self.store.session() as s:
+            email = await s.scalar(select(Customer.email).where(Customer.number == number))
+            return str(email or "")
+
+    async def queue_email(self, to: str, subject: str, body: str, interaction_id: str,
+                          at: float) -> None:
+        async with self.store.session.begin() as s:
+            s.add(EmailRow(to=to, subject=subject, body=body, interaction_id=interaction_id,
+                           created_at=ts(at)))

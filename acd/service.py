@@ -30,9 +30,10 @@ from acd.model import AcdConfig, Agent, Target
 from acd.records import AfterCallRecords
 from acd.routing import Offer, Router
 from acd.stats import Tally, counted, snapshot
+from acd.survey import Surveys
 from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AmiError
-from asterisk.events import OriginateResponse
+from asterisk.events import AmiEvent, DTMFEnd, OriginateResponse
 from core.bus import Bus
 from core.events import (
     CallConnected,
@@ -108,9 +109,11 @@ class AcdService:
         self.needs: dict[str, CallRouted] = {}
         self.transfers: dict[str, tuple[str, str, str]] = {}  # call_id -> (kind, target, from)
         self.numbers: dict[str, str] = {}  # call_id -> the customer's number, until wrap-up ends
+        self.keys: dict[str, tuple[str, float]] = {}  # agent leg -> keys pressed so far, when
         self.after = AfterCall(self, AfterCallRecords(store))
         self.internal = InternalCalls(self)
         self.consults = Consults(self)
+        self.surveys = Surveys(self)
         #: channels the service waits to see in AsyncAGI again (channel -> its future)
         self.parked_waiters: dict[str, asyncio.Future[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -1066,6 +1069,39 @@ class AcdService:
             await self.store.add_outbox(topic, payload, now)
 
         self.journal.submit(f"screenpop {w.call_id}", op, outbox=True)
+
+    def on_ami_event(self, ev: AmiEvent) -> None:
+        """Keys an agent presses during a call: *2<ext># transfer, *4<ext># consult, then
+        *5 complete, *6 back to the caller, *8 conference (*7 is the recorder's pause)."""
+        if not isinstance(ev, DTMFEnd) or ev.direction != "Received":
+            return
+        call_id = next((c for c, leg in self.agent_legs.items() if leg == ev.channel), None)
+        if call_id is None:
+            return
+        agent_id = self.connected[call_id][0]
+        keys, at = self.keys.get(ev.channel, ("", 0.0))
+        now = self.clock()
+        keys = (keys if now - at < 5.0 else "") + ev.digit
+        keys = keys[keys.rfind("*"):] if "*" in keys else ""
+        self.keys[ev.channel] = (keys, now)
+        action: str | None = None
+        error: str | None = None
+        if keys in ("*5", "*6", "*8"):
+            action = {"*5": "complete", "*6": "cancel", "*8": "conference"}[keys]
+            error = self.consults.finish(agent_id, action)
+        elif keys[:2] in ("*2", "*4") and keys.endswith("#") and len(keys) > 3:
+            ext = keys[2:-1]
+            if keys[:2] == "*4":
+                action, error = "consult", self.consults.consult(agent_id, ext)
+            else:
+                queue = next((n for n, q in self.config.queues.items() if q.extension == ext), None)
+                agent = next((a.id for a in self.config.agents if ext in (a.id, a.extension)), None)
+                target = f"queue:{queue}" if queue else f"agent:{agent}" if agent else f"ext:{ext}"
+                action, error = "transfer", self.transfer(agent_id, target)
+        if action is not None:
+            self.keys.pop(ev.channel, None)
+            self.bus.publish(CallStepped(call_id, "acd.keys", now, {
+                "agent": agent_id, "keys": keys, "action": action, "error": error}))
 
     def expect_parked(self, channel: str) -> asyncio.Future[None]:
         """Resolved when `channel` starts a new AsyncAGI session (after a Redirect)."""

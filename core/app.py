@@ -109,6 +109,8 @@ class Engine:
 
     def _on_event(self, event: AmiEvent) -> None:
         self.registry.on_event(event)
+        if self.acd is not None:
+            self.acd.on_ami_event(event)
         if self.recorder is not None:
             self.recorder.on_ami_event(event)
 

@@ -230,3 +230,18 @@ class CustomerChange(Base):
     new: Mapped[str] = mapped_column(Text, default="")
     agent: Mapped[str | None] = mapped_column(String(64), nullable=True)
     interaction_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class EmailRow(Base):
+    """An email the engine wants sent (survey invitations). Sending is a separate step
+    that reads unsent rows and marks them; the engine itself never talks SMTP."""
+
+    __tablename__ = "email_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    to: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    interaction_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
+                                                     index=True)

@@ -237,3 +237,68 @@ async def test_an_escalation_carries_the_ticket_and_notes_to_the_next_tier(
     assert acd_.after.disposition("2001", "general/other") == \
         "this queue has no dispositions configured"
     rig.pbx.request_hangup(ch)
+
+
+SURVEY = """survey:
+  delay: 0.5
+  ring_timeout: 5
+  questions:
+    - {id: overall, prompt: beep}
+    - {id: agent, prompt: beep, lowest: 1, highest: 5}
+"""
+
+
+async def test_a_closed_ticket_brings_a_survey_call_whose_answers_are_stored(
+        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+    from sim.endpoints import caller
+
+    queues = SURVEY + QUEUES.replace("support/resolved: {ticket: resolved,",
+                                     "support/resolved: {ticket: closed,")
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+                     f"{NUMBER}@trunk": caller(((0.2, "9"), (0.2, "4"), (0.2, "5")),
+                                              patience=30, reactive=True)},
+                    queues=queues, agents=AGENTS)
+    ch, call_id = await connected(rig)
+    assert rig.engine.acd.after.disposition("1001", "support/resolved") is None  # type: ignore[union-attr]
+    rig.pbx.request_hangup(ch)
+
+    async def surveyed() -> Any:
+        for _ in range(200):
+            [row] = await rows(rig, Interaction, Interaction.id == call_id)
+            if row.data and "survey" in row.data:
+                return row
+            await asyncio.sleep(0.1)
+        raise AssertionError("no survey answers")
+
+    row = await surveyed()
+    # '9' is out of range: asked again, then 4; the second question got 5
+    assert row.data["survey"]["answers"] == {"overall": 4, "agent": 5}
+    assert row.data["survey"]["complete"] is True
+    [survey] = await rows(rig, Interaction, Interaction.id == row.data["survey"]["call_id"])
+    assert (survey.kind, survey.caller_num, survey.outcome) == ("survey", NUMBER,
+                                                                "survey_complete")
+
+
+async def test_a_customer_with_an_email_gets_a_survey_email_instead(
+        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+    from core.models import EmailRow
+
+    queues = SURVEY + QUEUES.replace("support/resolved: {ticket: resolved,",
+                                     "support/resolved: {ticket: closed,")
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None)},
+                    queues=queues, agents=AGENTS)
+    after = rig.engine.acd.after  # type: ignore[union-attr]
+    ch, call_id = await connected(rig)
+    assert after.update_customer("1001", {"email": "ana@example.com"}) is None
+    assert after.disposition("1001", "support/resolved") is None
+    rig.pbx.request_hangup(ch)
+    for _ in range(100):
+        emails = await rows(rig, EmailRow)
+        if emails:
+            break
+        await asyncio.sleep(0.1)
+    [email] = emails
+    assert (email.to, email.interaction_id, email.sent_at) == ("ana@example.com", call_id, None)
+    assert call_id in email.body
+    assert not [m for m in rig.server.received if m.get("Action") == "Originate"
+                and "@trunk" in m.get("Channel", "")]

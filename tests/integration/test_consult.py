@@ -106,3 +106,27 @@ async def test_a_busy_or_unknown_colleague_cannot_be_consulted(
     assert acd_.consults.consult("1001", "7777") == "unknown agent '7777'"
     assert acd_.consults.consult("1001", "1001") == "cannot consult yourself"
     assert not [m for m in rig.server.received if m.get("Action") == "Redirect"]
+
+
+async def test_the_agent_consults_and_completes_from_their_keypad(
+        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+    import asyncio
+
+    rig = await acd(PHONES, queues=QUEUES, agents=AGENTS)
+    acd_ = rig.engine.acd
+    assert acd_ is not None
+    ch = rig.call(patience=120)
+    await until(lambda: acd_.status["1001"].state == "on_call", 10, "the caller with 1001")
+    leg = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
+
+    async def press(keys: str) -> None:
+        for k in keys:
+            rig.pbx.send_dtmf(leg, k)
+            await asyncio.sleep(0.05)
+
+    await press("*42001#")
+    await until(lambda: acd_.status["2001"].state == "on_call", 15, "1001 talking to 2001")
+    await press("*5")
+    await until(lambda: ch.bridge is not None and legs(ch) == {"PJSIP/agent2001"}, 10,
+                "the caller with 2001")
+    assert len([m for m in rig.server.received if m.get("Action") == "Redirect"]) == 1
