@@ -405,6 +405,8 @@ class AmiClient:
         fields["Async"] = "true"
         action_id = f"{self._prefix}-{next(self._ids)}"
         outcome: asyncio.Future[OriginateResponse] = asyncio.get_running_loop().create_future()
+        # Whoever asked may be gone (a task cancelled at shutdown) when a lost link fails it.
+        outcome.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         self._originates[action_id] = outcome
         try:
             await self._send("Originate", fields, timeout=timeout, action_id=action_id)

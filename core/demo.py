@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from core.app import Engine
+from core.events import CallConnected
 from core.settings import Settings
 from sim.dialplan import load_dialplan, load_manager_conf
 from sim.endpoints import Endpoint
@@ -21,6 +22,110 @@ from sim.server import AmiServer
 from sim.traffic import CallerTraffic
 
 ETC = Path(__file__).resolve().parent.parent / "asterisk" / "etc"
+
+
+class Desks:
+    """Synthetic agents at their desktops: a disposition for every call (notes where the
+    code needs them), now and then a transfer or a consultation, and calls to colleagues.
+    What they do is printed to the live output."""
+
+    def __init__(self, engine: Engine, pbx: Pbx, out: TextIO, *, seed: int = 7) -> None:
+        import random
+
+        self.engine, self.pbx, self.out = engine, pbx, out
+        self.rng = random.Random(seed)
+        self.disposed: set[str] = set()
+        self.acted: set[str] = set()  # calls a desk already transferred or consulted on
+        self.counts = {"dispositions": 0, "transfers": 0, "consults": 0, "internal": 0}
+        self.tasks: set[asyncio.Task[None]] = set()
+        engine.bus.subscribe(CallConnected, self._connected)
+
+    def say(self, text: str) -> None:
+        self.out.write(f"{time.strftime('%H:%M:%S')}    {text}\n")
+        self.out.flush()
+
+    def _connected(self, ev: CallConnected) -> None:
+        if not ev.queue or ev.call_id in self.acted:
+            return
+        self.acted.add(ev.call_id)
+        roll = self.rng.random()
+        if roll < 0.12:
+            task = asyncio.ensure_future(self._transfer(ev))
+        elif roll < 0.2:
+            task = asyncio.ensure_future(self._consult(ev))
+        else:
+            return
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _transfer(self, ev: CallConnected) -> None:
+        acd = self.engine.acd
+        assert acd is not None
+        await asyncio.sleep(self.rng.uniform(3, 8))
+        others = [q for q in acd.config.queues if q != ev.queue]
+        if not others:
+            return
+        target = f"queue:{self.rng.choice(others)}"
+        if acd.transfer(ev.agent_id, target) is None:
+            self.counts["transfers"] += 1
+            self.say(f"agent {ev.agent_id} transfers call {ev.call_id[:8]} to {target}")
+
+    async def _consult(self, ev: CallConnected) -> None:
+        acd = self.engine.acd
+        assert acd is not None
+        await asyncio.sleep(self.rng.uniform(3, 8))
+        free = [a for a, st in acd.status.items() if st.state == "ready" and a != ev.agent_id
+                and acd.agents[a].role == "agent"]
+        if not free:
+            return
+        colleague = self.rng.choice(free)
+        if acd.consults.consult(ev.agent_id, colleague) is not None:
+            return
+        self.counts["consults"] += 1
+        self.say(f"agent {ev.agent_id} puts call {ev.call_id[:8]} on hold to ask {colleague}")
+        await asyncio.sleep(self.rng.uniform(4, 8))
+        how = self.rng.choice(["complete", "cancel", "conference"])
+        if acd.consults.finish(ev.agent_id, how) is None:
+            self.say(f"agent {ev.agent_id}: consultation with {colleague} -> {how}")
+
+    async def run(self) -> None:
+        acd = self.engine.acd
+        assert acd is not None
+        next_internal = time.monotonic() + 15
+        while True:
+            await asyncio.sleep(0.5)
+            for agent_id, st in list(acd.status.items()):
+                if st.state != "wrapup" or not st.call_id or st.call_id in self.disposed:
+                    continue
+                self.disposed.add(st.call_id)
+                d = acd.config.queues[acd._queue_of(agent_id)].dispositions
+                if d is None or self.rng.random() < 0.1:
+                    continue  # forgotten: the queue's default, flagged
+                code = self.rng.choice(sorted(d.codes))
+                notes = "Customer satisfied." if d.codes[code].notes == "required" else ""
+                if d.codes[code].ticket == "requires_follow_up":
+                    continue  # the demo does not schedule follow-ups
+                if acd.after.disposition(agent_id, code, notes) is None:
+                    self.counts["dispositions"] += 1
+                    self.say(f"agent {agent_id} closes call {st.call_id[:8]} as {code}")
+            if time.monotonic() >= next_internal:
+                next_internal = time.monotonic() + self.rng.uniform(20, 40)
+                self._internal_call()
+
+    def _internal_call(self) -> None:
+        acd = self.engine.acd
+        assert acd is not None
+        ready = [a for a in acd.config.agents if acd.status[a.id].state == "ready"
+                 and a.extension and a.role == "agent"]
+        if len(ready) < 2:
+            return
+        caller, callee = self.rng.sample(ready, 2)
+        self.pbx.incoming_call(trunk=caller.device.split("/", 1)[1], context="centralita-agents",
+                               dnis=callee.extension or callee.id,
+                               caller_num=caller.extension or caller.id,
+                               endpoint=Endpoint(talk_time=self.rng.uniform(8, 20)))
+        self.counts["internal"] += 1
+        self.say(f"agent {caller.id} calls colleague {callee.id} (extension {callee.extension})")
 
 
 def _ivr_clock(settings: Settings) -> Callable[[], datetime] | None:
@@ -65,6 +170,8 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
             loop.add_signal_handler(sig, engine.stop.set)
     await engine.ami.wait_ready(30)
     traffic_task = asyncio.ensure_future(traffic.run(limit=calls))
+    desks = Desks(engine, pbx, out) if engine.acd is not None else None
+    desks_task = asyncio.ensure_future(desks.run()) if desks is not None else None
     started = time.monotonic()
     last_events, last_t = 0, started
     try:
@@ -81,6 +188,10 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
                 agents = (f" | queued {len(engine.acd.waiting):3d} | agents ready "
                           f"{states.count('ready')} talking {states.count('on_call')} "
                           f"ringing {states.count('reserved')} wrap-up {states.count('wrapup')}")
+            if desks is not None:
+                c = desks.counts
+                agents += (f" | closed {c['dispositions']} transfers {c['transfers']} "
+                           f"consults {c['consults']} internal {c['internal']}")
             out.write(
                 f"{time.strftime('%H:%M:%S')}  calls in progress {len(engine.registry.calls):3d}"
                 f" | arrived {traffic.sent:5d} | AMI events/s {rate:7.1f}"
@@ -95,6 +206,8 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
                 break
     finally:
         traffic_task.cancel()
+        if desks_task is not None:
+            desks_task.cancel()
         engine.stop.set()
         with contextlib.suppress(BaseException):
             await engine_task

@@ -698,9 +698,11 @@ class Pbx:
         while not spyer.gone and not spyee.gone:
             getter = asyncio.ensure_future(spyer.dtmf.get())
             ended = asyncio.ensure_future(spyee.ended.wait())
-            done, _ = await asyncio.wait({getter, ended}, return_when="FIRST_COMPLETED")
-            getter.cancel()
-            ended.cancel()
+            try:
+                done, _ = await asyncio.wait({getter, ended}, return_when="FIRST_COMPLETED")
+            finally:
+                getter.cancel()
+                ended.cancel()
             if getter in done and "d" in options:
                 new = {"4": "listen", "5": "whisper", "6": "barge"}.get(getter.result())
                 if new is not None:
@@ -824,7 +826,12 @@ class Pbx:
                 getter = asyncio.ensure_future(ch.agi_queue.get())
                 ch.interrupt.clear()
                 stopper = asyncio.ensure_future(ch.interrupt.wait())
-                done, _ = await asyncio.wait({getter, stopper}, return_when="FIRST_COMPLETED")
+                try:
+                    done, _ = await asyncio.wait({getter, stopper}, return_when="FIRST_COMPLETED")
+                except asyncio.CancelledError:  # hung up while waiting for a command
+                    getter.cancel()
+                    stopper.cancel()
+                    raise
                 stopper.cancel()
                 if getter not in done:
                     getter.cancel()
@@ -1024,9 +1031,13 @@ class Pbx:
                 return ""
             getter = asyncio.ensure_future(ch.dtmf.get())
             stopper = asyncio.ensure_future(ch.interrupt.wait())
-            done, _ = await asyncio.wait({getter, stopper}, timeout=remaining,
-                                         return_when="FIRST_COMPLETED")
-            stopper.cancel()
+            try:
+                done, _ = await asyncio.wait({getter, stopper}, timeout=remaining,
+                                             return_when="FIRST_COMPLETED")
+            finally:  # a hang-up cancels us: leave nothing pending behind
+                stopper.cancel()
+                if not getter.done():
+                    getter.cancel()
             if getter in done:
                 digit = getter.result()
                 if accept is None or digit in accept:
