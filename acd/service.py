@@ -99,6 +99,7 @@ class AcdService:
         self.last_queue: dict[str, str] = {}
         #: feature-code prefixes other services answer (the recorder's *3x)
         self.foreign_codes: tuple[str, ...] = ()
+        self.ivr_nodes: frozenset[str] = frozenset()  # where agents may send callers back to
         #: prompts played before a queue's entry message (e.g. "calls may be recorded")
         self.entry_prompts: Callable[[str], list[str]] = lambda _queue: []
         self.status: dict[str, AgentStatus] = {}
@@ -327,9 +328,11 @@ class AcdService:
         queue_name = ev.target
         if ev.kind == "agent":  # one agent's call: waits in their queue until they take it
             agent = self.agents.get(ev.target)
-            if agent is None or not agent.queues:
-                self.log.error("acd.unknown_agent", call_id=ev.call_id, agent=ev.target)
-                self.bus.publish(CallStepped(ev.call_id, "acd.unknown_agent", ev.at,
+            if agent is None:
+                return  # an IVR route to a device: the IVR dials it itself
+            if not agent.queues:
+                self.log.error("acd.agent_without_queue", call_id=ev.call_id, agent=ev.target)
+                self.bus.publish(CallStepped(ev.call_id, "acd.agent_without_queue", ev.at,
                                              {"agent": ev.target}))
                 return
             pinned = agent.id
@@ -583,8 +586,17 @@ class AcdService:
                 return "cannot transfer a call to yourself"
             if self.status[name].state != "ready":
                 return f"agent {name} is not free ({self.status[name].state})"
+        elif kind == "ivr":
+            if name not in self.ivr_nodes:
+                return f"unknown IVR node {name!r}"
+        elif kind == "external":
+            number = callback_number(name, "")
+            if number is None:
+                return f"external number {name!r} is not a phone number"
+            name = number
         else:
-            return f"unknown transfer target {target!r} (queue:NAME or agent:ID)"
+            return (f"unknown transfer target {target!r} "
+                    "(queue:NAME, agent:ID, ivr:NODE or external:NUMBER)")
         self.transfers[call_id] = (kind, name, agent_id)
         self._spawn(self._blind_transfer(call_id, agent_id, kind, name, keep_priority))
         return None
@@ -614,6 +626,17 @@ class AcdService:
         if not keep_priority and before is not None:
             self.needs[call_id] = replace(before, priority=0)
 
+    async def _dial_out(self, call_id: str, channel: str, number: str) -> None:
+        """Transferred to an outside number: the caller is dialled through to it."""
+        queue = self.needs[call_id].target if call_id in self.needs else next(iter(self.config.queues))
+        rules = self.config.queues[queue].callback if queue in self.config.queues else None
+        dial = (rules.dial if rules else "PJSIP/{number}@trunk").format(number=number)
+        self.bus.publish(CallDataUpdated(call_id, self.clock(), {"external": number},
+                                         outcome="transferred_out"))
+        with contextlib.suppress(AmiError):
+            await self.ami.agi(channel, f"EXEC Dial {dial},60", timeout=7200)
+            await self.ami.agi(channel, "HANGUP", timeout=10)
+
     def _parked(self, ev: CallParked) -> None:
         """The transferred caller is back in AsyncAGI: into the queue, or to the agent."""
         waiter = self.parked_waiters.pop(ev.channel, None)
@@ -630,6 +653,16 @@ class AcdService:
             return
         kind, name, from_agent = t
         before = self.needs.get(ev.call_id)
+        if kind == "ivr":
+            number = self.numbers.get(ev.call_id) or (before.data.get("caller_num", "")
+                                                      if before else "")
+            self.bus.publish(CallRouted(ev.call_id, ev.channel, ev.at, "ivr", name,
+                                        language=before.language if before else "en",
+                                        data={"caller_num": number, "transferred_by": from_agent}))
+            return
+        if kind == "external":
+            self._spawn(self._dial_out(ev.call_id, ev.channel, name))
+            return
         data = dict(before.data) if before is not None else {}
         data["transferred_by"] = from_agent
         # The new queue's own requirements apply (as on overflow); an agent is just that agent.

@@ -78,6 +78,7 @@ class Engine:
                                   stats_every=settings.acd.stats_every)
             if self.ivr is not None:
                 self.ivr.hand_off = True
+                self.acd.ivr_nodes = frozenset(self.ivr.config.nodes)
         self.recorder: RecorderService | None = None
         recording = settings.path(settings.recording.file)
         if recording is not None:

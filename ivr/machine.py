@@ -145,6 +145,17 @@ def start(config: IvrConfig, caller: Caller, now: datetime) -> tuple[IvrState, l
     return _enter(config, state, caller, now, actions)
 
 
+def start_at(config: IvrConfig, node: str, caller: Caller, now: datetime,
+             language: str | None = None) -> tuple[IvrState, list[Action]]:
+    """Menus from `node` on (an agent transferred the caller there, e.g. to pay)."""
+    if node not in config.nodes:
+        raise KeyError(f"no IVR node {node!r}")
+    lang = language or config.language
+    state = IvrState(node=node, language=lang)
+    return _enter(config, state, caller, now,
+                  [Record("ivr.started", {"menu": node, "language": lang, "transferred": True})])
+
+
 # --- stepping -------------------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ from ivr.machine import (
     SetLanguage,
     route_target,
     start,
+    start_at,
     step,
 )
 from ivr.model import IvrConfig, Route, load_ivr
@@ -67,6 +68,7 @@ class IvrService:
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
         bus.subscribe(CallConnected, self._connected)
+        bus.subscribe(CallRouted, self._transferred)
 
     def _connected(self, ev: CallConnected) -> None:
         """The ACD took the call: stop holding it (its parked AGI command never returns)."""
@@ -119,7 +121,19 @@ class IvrService:
                                     language=row.language or self.config.language, data=data))
         return True
 
-    async def _run(self, ev: CallStarted) -> None:
+    def _transferred(self, ev: CallRouted) -> None:
+        """An agent sent the caller to a menu node (`ivr:<node>`): the menus run from there."""
+        if ev.kind != "ivr":
+            return
+        started = CallStarted(ev.call_id, ev.channel, str(ev.data.get("caller_num", "")), "",
+                              str(ev.data.get("dnis", "")), "centralita-legs", ev.at)
+        task = asyncio.ensure_future(self._run(started, at_node=ev.target, language=ev.language))
+        self.tasks.add(task)
+        self._runs[ev.call_id] = task
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, ev: CallStarted, *, at_node: str | None = None,
+                   language: str | None = None) -> None:
         if ev.adopted and await self._resume(ev):
             return
         config = self.config  # a reload mid-call does not change this caller's menus
@@ -128,9 +142,12 @@ class IvrService:
         state: IvrState | None = None
         try:
             caller = await call.identify()
-            await self.ami.agi(ev.channel, "ANSWER", timeout=15)
-            await call.check_speech()
-            state, actions = start(config, caller, self.now())
+            if at_node is None:
+                await self.ami.agi(ev.channel, "ANSWER", timeout=15)
+                await call.check_speech()
+                state, actions = start(config, caller, self.now())
+            else:
+                state, actions = start_at(config, at_node, caller, self.now(), language)
             while True:
                 event: Event | None = None
                 for action in actions:

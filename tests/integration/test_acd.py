@@ -746,7 +746,9 @@ async def test_an_agent_blind_transfers_the_caller_to_another_queue(
     assert acd_.transfer("1001", "agent:1001") == "cannot transfer a call to yourself"
     assert acd_.transfer("1001", "agent:1003") == "agent 1003 is not free (logged_out)"
     assert acd_.transfer("1001", "voicemail:200") == \
-        "unknown transfer target 'voicemail:200' (queue:NAME or agent:ID)"
+        "unknown transfer target 'voicemail:200' (queue:NAME, agent:ID, ivr:NODE or external:NUMBER)"
+    assert acd_.transfer("1001", "ivr:nowhere") == "unknown IVR node 'nowhere'"
+    assert acd_.transfer("1001", "external:12") == "external number '12' is not a phone number"
     assert acd_.transfer("1001", "queue:billing") is None
     assert acd_.transfer("1001", "queue:billing") in ("not on a call", \
         "a transfer of this call is already under way")
@@ -794,3 +796,36 @@ async def test_a_transfer_to_an_agent_rings_that_agent_only(
     assert acd_.status["1002"].state == "ready"  # billing's agent was never offered it
     rings = [m.get("Channel") for m in rig.server.received if m.get("Action") == "Originate"]
     assert rings == [f"PJSIP/agent{talking}", f"PJSIP/agent{other}"]
+
+
+async def test_an_agent_sends_the_caller_back_to_a_menu_or_out_to_a_number(
+        acd: Callable[..., Awaitable[Rig]]) -> None:
+    phones = {"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+              "agent1002": Endpoint(answer_after=0.5, talk_time=None),
+              "600123456@trunk": Endpoint(answer_after=0.5, talk_time=2.0)}
+    rig = await acd(phones, queues=XFER_QUEUES, agents=XFER_AGENTS)
+    acd_ = rig.engine.acd
+    assert acd_ is not None
+    ch = rig.call(patience=60)
+    await until(lambda: acd_.status["1001"].state == "on_call", 10, "the caller with 1001")
+    call_id = acd_.status["1001"].call_id
+    assert acd_.transfer("1001", "ivr:main") is None
+    await until(lambda: acd_.status["1001"].state != "on_call", 10, "1001 let go of the caller")
+    # the menu runs again; with no key it falls back to support, where 1001 (wrapping up)
+    # is soon free again
+    await until(lambda: acd_.status["1001"].state == "on_call" and
+                acd_.status["1001"].call_id == call_id, 20, "the caller back via the menu")
+    await rig.engine.journal.drain()
+    store = Store(rig.db)
+    try:
+        kinds = [e.kind for e in await store.events(call_id)]  # type: ignore[arg-type]
+    finally:
+        await store.close()
+    assert kinds.count("ivr.started") == 2 and kinds.count("acd.queued") == 2
+    assert acd_.transfer("1001", "external:600123456") is None
+    await until(lambda: ch.bridge is not None and any(
+        c.name.startswith("PJSIP/600123456@trunk") for c in ch.bridge.channels), 15,
+        "the caller through to the outside number")
+    await until(lambda: ch.gone, 15, "the outside party hangs up")
+    row = await rig.interaction(ch)
+    assert row.outcome == "transferred_out" and row.data["external"] == "600123456"
