@@ -103,7 +103,8 @@ class Rig:
 
 
 @pytest.fixture
-async def acd(sim: Sim, tmp_path: Path, mqtt_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
+async def acd(sim: Sim, tmp_path: Path, mqtt_url: str,
+              database_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     pbx, server = sim
     engines: list[tuple[Engine, asyncio.Task[None]]] = []
 
@@ -111,7 +112,7 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str) -> AsyncIterator[Callable
                    agents: str = AGENTS) -> Rig:
         for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents)):
             (tmp_path / name).write_text(text)
-        db = f"sqlite+aiosqlite:///{tmp_path}/acd.db"
+        db = database_url  # SQLite, and PostgreSQL when it is there
         settings = Settings(
             ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
             database=DatabaseSettings(url=db),

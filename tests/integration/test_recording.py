@@ -129,7 +129,8 @@ class Rig:
 
 
 @pytest.fixture
-async def rec(sim: Sim, tmp_path: Path, mqtt_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
+async def rec(sim: Sim, tmp_path: Path, mqtt_url: str,
+              database_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     pbx, server = sim
     engines: list[tuple[Engine, asyncio.Task[None]]] = []
 
@@ -140,7 +141,7 @@ async def rec(sim: Sim, tmp_path: Path, mqtt_url: str) -> AsyncIterator[Callable
         (tmp_path / "queues.yaml").write_text(QUEUES)
         (tmp_path / "agents.yaml").write_text(AGENTS)
         (tmp_path / "recording.yaml").write_text(recording.replace("DIR", str(directory)))
-        db = f"sqlite+aiosqlite:///{tmp_path}/rec.db"
+        db = database_url
         settings = Settings(
             ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
             database=DatabaseSettings(url=db),
