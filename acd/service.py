@@ -46,6 +46,7 @@ from core.events import (
 )
 from core.registry import Registry
 from core.store import Journal, Store
+from core.tasks import Tasks
 
 PRESENCE = {"ready": "free", "reserved": "busy", "on_call": "busy", "wrapup": "busy",
             "paused": "away", "logged_out": "offline"}
@@ -117,7 +118,7 @@ class AcdService:
         self.surveys = Surveys(self)
         #: channels the service waits to see in AsyncAGI again (channel -> its future)
         self.parked_waiters: dict[str, asyncio.Future[None]] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = Tasks(structlog.get_logger("acd"), "acd.task_failed")
         #: recent handle times (talk + wrap-up) per queue, for estimated waits
         self.handled: dict[str, deque[float]] = {q: deque(maxlen=50) for q in config.queues}
         self.log = structlog.get_logger("acd")
@@ -142,7 +143,7 @@ class AcdService:
             if a.login:
                 self.set_state(a.id, "ready", now, reason="login")
         if self.live is not None and self.prefix is not None:
-            self._spawn(self._publish_stats())
+            self.spawn(self._publish_stats())
 
     async def restore_talking(self, agent_id: str, call_id: str) -> None:
         """After a restart, an agent found in a bridge on a call the ACD connected: busy
@@ -189,7 +190,7 @@ class AcdService:
                 "reason": status.reason, "since": status.since}))
         self._record_state(agent_id, status, why)
         if status.state == "ready":
-            self._spawn(self._dispatch_agent(agent_id))
+            self.spawn(self._dispatch_agent(agent_id))
         return status
 
     def _record_state(self, agent_id: str, status: AgentStatus, why: str) -> None:
@@ -236,7 +237,7 @@ class AcdService:
                     return "wrap-up can be extended once"
                 self.status[agent_id] = replace(status, wrapup_extended=True)
                 extra = self.config.queues[self._queue_of(agent_id)].wrapup
-                self._spawn(self._extend(agent_id, status.call_id or "", extra))
+                self.spawn(self._extend(agent_id, status.call_id or "", extra))
             else:
                 return f"unknown action {action!r}"
         except Refused as exc:
@@ -253,7 +254,7 @@ class AcdService:
             return
         if ev.dnis.startswith(self.foreign_codes):  # another service's code (e.g. *31 listen)
             return
-        self._spawn(self._run_feature_code(ev))
+        self.spawn(self._run_feature_code(ev))
 
     def agent_of_phone(self, caller_num: str, channel: str) -> Agent | None:
         """The agent whose desk phone this is: by extension (caller number) or device."""
@@ -296,7 +297,7 @@ class AcdService:
         self.router.reprioritise(call_id, base + priority)
         self.bus.publish(CallStepped(call_id, "acd.reprioritised", self.clock(),
                                      {"queue": w.queue, "priority": base + priority}))
-        self._spawn(self._dispatch_call(call_id))
+        self.spawn(self._dispatch_call(call_id))
         return None
 
     def _leave_empty(self, agent_id: str) -> None:
@@ -312,7 +313,7 @@ class AcdService:
                 if w.hold is not None:
                     w.hold.cancel()
                 target = q.overflow
-                w.hold = self._spawn(self._overflow(w, target, "no agents left"))
+                w.hold = self.spawn(self._overflow(w, target, "no agents left"))
 
     async def _extend(self, agent_id: str, call_id: str, seconds: float) -> None:
         self.bus.publish(CallStepped(call_id, "acd.wrapup_extended", self.clock(),
@@ -360,11 +361,11 @@ class AcdService:
         self._count(queue_name, "entered")
         queue = self.config.queues[queue_name]
         if pinned is not None:  # nobody answers for them: the queue takes the call
-            self._spawn(self._unpin_later(ev.call_id, 2 * queue.ring_timeout))
+            self.spawn(self._unpin_later(ev.call_id, 2 * queue.ring_timeout))
         refusal = self._refusal(queue_name)
-        w.hold = self._spawn(self._hold(w, refused=refusal, entry=True))
+        w.hold = self.spawn(self._hold(w, refused=refusal, entry=True))
         if refusal is None:
-            self._spawn(self._dispatch_call(ev.call_id))
+            self.spawn(self._dispatch_call(ev.call_id))
         elif queue.overflow is None:
             self.log.warning("acd.refused_without_overflow", call_id=ev.call_id, why=refusal)
 
@@ -375,7 +376,7 @@ class AcdService:
             self.router.unpin(call_id)
             self.bus.publish(CallStepped(call_id, "acd.unpinned", self.clock(),
                                          {"agent": call.agent}))
-            self._spawn(self._dispatch_call(call_id))
+            self.spawn(self._dispatch_call(call_id))
 
     def _refusal(self, queue: str) -> str | None:
         """Why a new caller may not join `queue` now (full, nobody logged in), if so."""
@@ -417,7 +418,7 @@ class AcdService:
                                           "callback": w.origin is not None}))
             if w.origin is None:
                 self._update(w.call_id, offered_at=now, agent=agent_id)
-            self._spawn(self._screenpop(w, agent_id, now))
+            self.spawn(self._screenpop(w, agent_id, now))
             try:
                 outcomes[leg] = await self.ami.originate({
                     "Channel": agent.device, "Context": "centralita-legs",
@@ -470,7 +471,7 @@ class AcdService:
         elif w.call_id in self.waiting:
             self.router.unpin(w.call_id)  # the agent it was meant for did not answer
             self.router.return_call(w.call_id)
-            self._spawn(self._dispatch_call(w.call_id))
+            self.spawn(self._dispatch_call(w.call_id))
 
     def _no_answer(self, agent_id: str, w: Waiting) -> None:
         limit = self.agents[agent_id].max_no_answer
@@ -501,7 +502,7 @@ class AcdService:
             self._apply(agent_id, AgentStatus("ready", "", now))
             if w.call_id in self.waiting:
                 self.router.return_call(w.call_id)
-                self._spawn(self._dispatch_call(w.call_id))
+                self.spawn(self._dispatch_call(w.call_id))
             return
         self.waiting.pop(w.call_id, None)
         self.router.remove_call(w.call_id)
@@ -531,7 +532,7 @@ class AcdService:
             self.bus.publish(CallDataUpdated(ev.call_id, ev.at, {"abandoned": {
                 "queue": w.queue, "wait": wait, "position": position}}, outcome="abandoned"))
             for leg in list(w.legs):  # the ring stops: no zombie call reaches the agent
-                self._spawn(self._hangup_leg(leg))
+                self.spawn(self._hangup_leg(leg))
             return
         self.needs.pop(ev.call_id, None)
         self.transfers.pop(ev.call_id, None)
@@ -557,7 +558,7 @@ class AcdService:
         except Refused:
             return
         self.after.wrapup_started(agent_id, call_id, queue_name)
-        self._spawn(self._end_wrapup(agent_id, call_id, wrapup))
+        self.spawn(self._end_wrapup(agent_id, call_id, wrapup))
 
     # --- transfers --------------------------------------------------------------------
 
@@ -598,7 +599,7 @@ class AcdService:
             return (f"unknown transfer target {target!r} "
                     "(queue:NAME, agent:ID, ivr:NODE or external:NUMBER)")
         self.transfers[call_id] = (kind, name, agent_id)
-        self._spawn(self._blind_transfer(call_id, agent_id, kind, name, keep_priority))
+        self.spawn(self._blind_transfer(call_id, agent_id, kind, name, keep_priority))
         return None
 
     async def _blind_transfer(self, call_id: str, agent_id: str, kind: str, name: str,
@@ -661,7 +662,7 @@ class AcdService:
                                         data={"caller_num": number, "transferred_by": from_agent}))
             return
         if kind == "external":
-            self._spawn(self._dial_out(ev.call_id, ev.channel, name))
+            self.spawn(self._dial_out(ev.call_id, ev.channel, name))
             return
         data = dict(before.data) if before is not None else {}
         data["transferred_by"] = from_agent
@@ -739,7 +740,7 @@ class AcdService:
                         target = self.step_targets[w.queue][step.target]
                         await self._overflow(w, target, f"waited {now - w.entered:.0f} s")
                         return
-                    self._spawn(self._dispatch_call(w.call_id))  # escalation may have relaxed
+                    self.spawn(self._dispatch_call(w.call_id))  # escalation may have relaxed
                 if now >= next_position:
                     await self._announce_position(w)
                     next_position = now + (ann.position_every or float("inf"))
@@ -807,8 +808,8 @@ class AcdService:
             self._count(target.queue, "entered")
             self.router.move_call(w.call_id, target.queue)
             self._update(w.call_id, queue=target.queue)
-            self._spawn(self._dispatch_call(w.call_id))
-            w.hold = self._spawn(self._hold(w))
+            self.spawn(self._dispatch_call(w.call_id))
+            w.hold = self.spawn(self._hold(w))
             return
         self.waiting.pop(w.call_id, None)
         self.router.remove_call(w.call_id)
@@ -841,7 +842,7 @@ class AcdService:
                                          {"queue": w.queue, "typed": typed[:20],
                                           "why": "no valid number to call back"}))
             await agi(w.channel, "GET DATA privacy-incorrect 1 1")
-            w.hold = self._spawn(self._hold(w))  # keeps waiting on the line instead
+            w.hold = self.spawn(self._hold(w))  # keeps waiting on the line instead
             return
         call = self.router.calls[w.call_id]
         cb = Waiting(f"cb{uuid.uuid4().hex[:14]}", "", w.queue, number, w.entered, dict(w.data),
@@ -871,10 +872,10 @@ class AcdService:
         pinned = cb.pinned if cb.pinned in self.agents else None
         self.router.add_call(cb.call_id, cb.queue, needs=needs, priority=priority,
                              entered=cb.entered, agent=pinned)
-        self._spawn(self._dispatch_call(cb.call_id))
-        cb.hold = self._spawn(self._follow_escalation(cb))
+        self.spawn(self._dispatch_call(cb.call_id))
+        cb.hold = self.spawn(self._follow_escalation(cb))
         if pinned is not None:  # their follow-up; if they are away, the queue takes it
-            self._spawn(self._unpin_later(cb.call_id, FOLLOW_UP_GRACE))
+            self.spawn(self._unpin_later(cb.call_id, FOLLOW_UP_GRACE))
 
     def schedule_follow_up(self, origin: str, number: str, queue: str, due: float,
                            agent: str | None, data: dict[str, Any]) -> str:
@@ -888,7 +889,7 @@ class AcdService:
                             entered_at=due, due_at=due, attempts=0, status="pending", result="")
         self.bus.publish(CallStepped(origin, "acd.follow_up_scheduled", now, {
             "callback_id": cb.call_id, "due": due, "agent": agent, "queue": queue}))
-        self._spawn(self._retry_later(cb, {}, 0, due))
+        self.spawn(self._retry_later(cb, {}, 0, due))
         return cb.call_id
 
     async def _follow_escalation(self, cb: Waiting) -> None:
@@ -902,7 +903,7 @@ class AcdService:
                 await asyncio.sleep(delay)
             if cb.call_id not in self.waiting:
                 return
-            self._spawn(self._dispatch_call(cb.call_id))
+            self.spawn(self._dispatch_call(cb.call_id))
 
     async def load_callbacks(self) -> int:
         """After a start: callbacks still owed go back to their queues in their places."""
@@ -918,7 +919,7 @@ class AcdService:
                          attempts=row.attempts, pinned=row.agent)
             due = row.due_at.timestamp()
             if due > now:
-                self._spawn(self._retry_later(cb, dict(row.skills), row.priority, due))
+                self.spawn(self._retry_later(cb, dict(row.skills), row.priority, due))
             else:
                 self._enqueue_callback(cb, dict(row.skills), row.priority)
         self.log.info("acd.callbacks_loaded", count=len(rows))
@@ -1029,7 +1030,7 @@ class AcdService:
             return
         self._save_callback(cb.call_id, now, status="pending", result=why, due_at=due,
                             attempts=cb.attempts)
-        self._spawn(self._retry_later(cb, needs, priority, due))
+        self.spawn(self._retry_later(cb, needs, priority, due))
 
     def _save_callback(self, callback_id: str, at: float, **fields: Any) -> None:
         async def op() -> None:
@@ -1142,17 +1143,6 @@ class AcdService:
         self.parked_waiters[channel] = fut
         return fut
 
-    def spawn(self, coro: Any) -> asyncio.Task[None]:
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run `coro` as one of the service's tasks (failures logged, cancelled at stop)."""
-        return self._spawn(coro)
-
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.log.error("acd.task_failed", error=repr(task.exception()))
+        return self.tasks.spawn(coro)

@@ -31,6 +31,7 @@ from core.bus import Bus
 from core.events import CallAnswered, CallConnected, CallEnded, CallStarted, CallStepped
 from core.registry import Registry
 from core.store import Journal
+from core.tasks import Tasks
 from recorder.index import RecordingIndex
 from recorder.model import RecordingConfig
 from recorder.policy import Held, Record, decide, purge_due, recording_path
@@ -85,7 +86,7 @@ class RecorderService:
         self.by_agent: dict[str, tuple[str, str]] = {}  # agent -> (call_id, agent channel)
         self.keys: dict[str, tuple[str, float]] = {}  # agent channel -> (keys so far, when)
         self.spies: dict[str, str] = {}  # spy leg channel -> supervisor
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks = Tasks(structlog.get_logger("recorder"), "recorder.task_failed")
         self.log = structlog.get_logger("recorder")
         bus.subscribe(CallStarted, self._started)
         bus.subscribe(CallAnswered, self._answered)
@@ -448,18 +449,8 @@ class RecorderService:
         return await purge_files(self.index, self.config, actor=actor,
                                  now=self.clock() if now is None else now)
 
-    # --- plumbing ---------------------------------------------------------------------
-
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.log.error("recorder.task_failed", error=repr(task.exception()))
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        return self.tasks.spawn(coro)
 
 
 def file_facts(path: Path) -> tuple[int | None, str | None]:
