@@ -545,7 +545,9 @@ class AcdService:
     def _agent_done(self, call_id: str, at: float) -> None:
         """The agent's part of the call is over (hang-up, or they transferred it): wrap-up."""
         done = self.connected.pop(call_id, None)
-        self.agent_legs.pop(call_id, None)
+        leg = self.agent_legs.pop(call_id, None)
+        if leg is not None:
+            self.keys.pop(leg, None)
         if done is None:
             return
         agent_id, since = done

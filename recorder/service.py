@@ -211,9 +211,10 @@ class RecorderService:
         self.calls.pop(ev.call_id, None)
         self.skipped.pop(ev.call_id, None)
         self.segments.pop(ev.call_id, None)
-        for agent, (call_id, _) in list(self.by_agent.items()):
+        for agent, (call_id, channel) in list(self.by_agent.items()):
             if call_id == ev.call_id:
                 del self.by_agent[agent]
+                self.keys.pop(channel, None)
         seg = self.active.get(ev.call_id)
         if seg is not None:
             self._close(seg, "hangup")
