@@ -116,6 +116,14 @@ class Engine:
             self.recorder.on_ami_event(event)
 
     def _agent_command(self, agent: str, cmd: AgentCommand) -> str | None:
+        error = self._dispatch_command(agent, cmd)
+        if error is not None:  # refused: nothing changed; say why, with the call it was about
+            status = self.acd.status.get(agent) if self.acd is not None else None
+            self.log.info("agent.command_refused", agent=agent, action=cmd.action,
+                          call_id=status.call_id if status else None, error=error)
+        return error
+
+    def _dispatch_command(self, agent: str, cmd: AgentCommand) -> str | None:
         """An agent's (or supervisor's) command: recording and monitoring go to the
         recorder, the rest to the ACD."""
         if cmd.action.endswith("_recording") or cmd.action in ("listen", "whisper", "barge"):

@@ -182,10 +182,13 @@ class CommandListener:
             request = data.get("request") if isinstance(data, dict) else None
             command = model.model_validate(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self.log.info("mqtt.command_malformed", agent=agent_id, error=f"not JSON: {exc}")
             return reply_to, self._reply(False, f"not JSON: {exc}", request)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "(message)"
+            self.log.info("mqtt.command_malformed", agent=agent_id,
+                          error=f"{field}: {first['msg']}")
             return reply_to, self._reply(False, f"{field}: {first['msg']}", request)
         try:
             if isinstance(command, QueueCommand):
@@ -196,9 +199,9 @@ class CommandListener:
         except Exception as exc:  # a bug must not stop the listener
             self.log.exception("mqtt.command_failed", agent=agent_id)
             error = f"internal error: {type(exc).__name__}"
-        if error:
-            self.log.info("mqtt.command_refused", agent=agent_id, action=command.action,
-                          error=error)
+        if error and isinstance(command, QueueCommand):  # agents' refusals: the engine logs them
+            self.log.info("mqtt.command_refused", queue=agent_id, action=command.action,
+                          call_id=command.call_id, error=error)
         return reply_to, self._reply(error is None, error, command.request)
 
     @staticmethod

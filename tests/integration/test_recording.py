@@ -485,8 +485,17 @@ async def test_supervisors_ask_over_mqtt_and_bad_requests_get_a_reason(
                 "only supervisors may listen to live calls"
             assert (await send("1001", '{"action": "transfer"}'))["error"] == \
                 "transfer needs a target (queue:NAME or agent:ID)"
-            assert (await send("1001", '{"action": "transfer", "target": "queue:x"}'))["error"] \
-                == "not on a call"
+            from structlog.testing import capture_logs
+
+            with capture_logs() as logs:
+                assert (await send("1001", '{"action": "transfer", "target": "queue:x"}'))[
+                    "error"] == "not on a call"
+                assert (await send("1001", '{"action": "disposition", "code": 7}'))[
+                    "error"].startswith("code:")
+            refused = [e for e in logs if e["event"] == "agent.command_refused"]
+            assert [(e["agent"], e["action"], e["error"]) for e in refused] == [
+                ("1001", "transfer", "not on a call")]
+            assert [e["agent"] for e in logs if e["event"] == "mqtt.command_malformed"] == ["1001"]
 
 
 async def test_an_unwritable_recordings_directory_is_reported_at_start(
