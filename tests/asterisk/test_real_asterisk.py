@@ -415,3 +415,22 @@ async def test_consult_then_complete_on_real_asterisk(tmp_path: object) -> None:
         await lab.until("1002 done", lambda: acd.status["1002"].state in ("wrapup", "ready"))
         [row] = await lab.interactions()
     assert (row.agent, row.outcome) == ("1002", "answered")  # type: ignore[attr-defined]
+
+
+async def test_an_internal_call_to_a_colleague_on_real_asterisk(tmp_path: object) -> None:
+    """A desk phone (a Local channel into [centralita-agents]) dials agent 1002."""
+    async with Lab(tmp_path, login=True) as lab:
+        acd = lab.engine.acd
+        assert acd is not None
+        await lab.watcher.originate({"Channel": "Local/1002@centralita-agents", "Application": "Wait",
+                                     "Data": "30", "CallerID": "Desk <1001>"})
+        await lab.until("1002 talking", lambda: acd.status["1002"].state == "on_call")
+        await lab.until("the two bridged", lambda: any(
+            e.name == "BridgeEnter" and e.message.get("Channel", "").startswith("Local/agent1002")
+            for e in lab.seen))
+        phone = next(e.channel for e in lab.seen if isinstance(e, AsyncAGIStart)
+                     and e.channel.startswith("Local/1002@centralita-agents"))
+        await lab.watcher.send("Hangup", {"Channel": phone})
+        await lab.until("1002 free", lambda: acd.status["1002"].state == "ready")
+        [row] = await lab.interactions()
+    assert (row.kind, row.agent, row.outcome) == ("internal", "1002", "answered")  # type: ignore[attr-defined]
