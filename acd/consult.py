@@ -191,7 +191,7 @@ class Consults:
             acd.after.closed.add(c.call_id)  # the colleague closes the call
             acd._agent_done(c.call_id, now)
             acd.connected[c.call_id] = (c.colleague, now)
-            acd.agent_legs[c.call_id] = c.colleague_leg
+            acd.set_agent_leg(c.call_id, c.colleague_leg)
             acd.bus.publish(CallStepped(c.call_id, "acd.transferred", now, {
                 "from": c.agent, "to": f"agent:{c.colleague}", "consulted": True}))
             acd.bus.publish(CallConnected(c.call_id, c.colleague, c.colleague_leg, now))

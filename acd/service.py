@@ -107,6 +107,7 @@ class AcdService:
         self.waiting: dict[str, Waiting] = {}
         self.connected: dict[str, tuple[str, float]] = {}  # call_id -> (agent, connected at)
         self.agent_legs: dict[str, str] = {}  # call_id -> the connected agent's channel
+        self.leg_calls: dict[str, str] = {}  # and back: agent channel -> call_id (keypad)
         #: what each call needs from whoever takes it (kept across transfers)
         self.needs: dict[str, CallRouted] = {}
         self.transfers: dict[str, tuple[str, str, str]] = {}  # call_id -> (kind, target, from)
@@ -145,7 +146,7 @@ class AcdService:
         if self.live is not None and self.prefix is not None:
             self.spawn(self._publish_stats())
 
-    async def restore_talking(self, agent_id: str, call_id: str) -> None:
+    async def restore_talking(self, agent_id: str, call_id: str, channel: str = "") -> None:
         """After a restart, an agent found in a bridge on a call the ACD connected: busy
         until that call ends, then wrap-up as usual."""
         if agent_id not in self.agents or call_id in self.connected:
@@ -161,6 +162,8 @@ class AcdService:
             if row.queue in self.config.queues:
                 self.last_queue[agent_id] = row.queue
         self.connected[call_id] = (agent_id, since)
+        if channel:  # transfers, consultations and keypad codes work on it again
+            self.set_agent_leg(call_id, channel)
         self._apply(agent_id, AgentStatus("on_call", "", since, call_id), "restored")
 
     def set_state(self, agent_id: str, to: State, now: float, *, reason: str = "",
@@ -509,7 +512,7 @@ class AcdService:
         if w.hold is not None:  # its AGI command is frozen by the bridge; stop holding it
             w.hold.cancel()
         self.connected[w.call_id] = (agent_id, now)
-        self.agent_legs[w.call_id] = response.channel
+        self.set_agent_leg(w.call_id, response.channel)
         self.numbers[w.call_id] = w.caller_num
         self._count(w.queue, "answered", now - w.entered)
         self.last_queue[agent_id] = w.queue
@@ -548,6 +551,7 @@ class AcdService:
         leg = self.agent_legs.pop(call_id, None)
         if leg is not None:
             self.keys.pop(leg, None)
+            self.leg_calls.pop(leg, None)
         if done is None:
             return
         agent_id, since = done
@@ -1000,7 +1004,7 @@ class AcdService:
             self._callback_failed(cb, call_id, agent_id, "bridge_failed", needs, priority)
             return
         self.connected[call_id] = (agent_id, now)
-        self.agent_legs[call_id] = agent_channel
+        self.set_agent_leg(call_id, agent_channel)
         self.numbers[call_id] = cb.caller_num
         self._count(cb.queue, "answered", now - cb.entered)
         self.bus.publish(CallConnected(call_id, agent_id, agent_channel, now, queue=cb.queue))
@@ -1111,8 +1115,8 @@ class AcdService:
         *5 complete, *6 back to the caller, *8 conference (*7 is the recorder's pause)."""
         if not isinstance(ev, DTMFEnd) or ev.direction != "Received":
             return
-        call_id = next((c for c, leg in self.agent_legs.items() if leg == ev.channel), None)
-        if call_id is None:
+        call_id = self.leg_calls.get(ev.channel)
+        if call_id is None or call_id not in self.connected:
             return
         agent_id = self.connected[call_id][0]
         keys, at = self.keys.get(ev.channel, ("", 0.0))
@@ -1138,6 +1142,13 @@ class AcdService:
             self.keys.pop(ev.channel, None)
             self.bus.publish(CallStepped(call_id, "acd.keys", now, {
                 "agent": agent_id, "keys": keys, "action": action, "error": error}))
+
+    def set_agent_leg(self, call_id: str, channel: str) -> None:
+        old = self.agent_legs.get(call_id)
+        if old is not None:
+            self.leg_calls.pop(old, None)
+        self.agent_legs[call_id] = channel
+        self.leg_calls[channel] = call_id
 
     def expect_parked(self, channel: str) -> asyncio.Future[None]:
         """Resolved when `channel` starts a new AsyncAGI session (after a Redirect)."""

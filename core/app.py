@@ -193,7 +193,7 @@ class Engine:
             for channel, agent in talking.items():
                 call = self.registry.call_of(channel)
                 if call is not None:
-                    await self.acd.restore_talking(agent, call.call_id)
+                    await self.acd.restore_talking(agent, call.call_id, channel)
             if self.resyncs == 1:  # owed callbacks wait until the agents' states are known
                 self.acd.spawn(self.acd.load_callbacks())
 

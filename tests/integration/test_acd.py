@@ -528,6 +528,7 @@ async def test_a_restarted_engine_knows_which_agents_are_talking(
     assert acd2 is not None
     await until(lambda: acd2.status[agent].state == "on_call", 10, "the agent found talking")
     assert acd2.status[agent].call_id == call_id
+    assert acd2.agent_legs[call_id].startswith(f"PJSIP/agent{agent}")  # transfers work again
     other = next(a for a in acd2.status if a != agent)
     assert acd2.status[other].state == "ready"
     peer = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
