@@ -69,8 +69,7 @@ class AfterCall:
         self.acd.bus.publish(CallStepped(call_id, "acd.disposition", now, {
             "agent": agent_id, "code": c.code, "ticket": c.ticket, "flagged": flagged,
             "follow_up_at": c.follow_up_at}))
-        number = self.acd.registry.calls[call_id].caller_num \
-            if call_id in self.acd.registry.calls else self.acd.numbers.get(call_id, "")
+        number = self.acd.numbers.get(call_id, "")  # kept from the connection to wrap-up's end
 
         async def op() -> None:
             await self.records.close_call(call_id, agent=agent_id, code=c.code, notes=c.notes,

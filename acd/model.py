@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from acd.routing import QueueRules, Step
 from core.errors import ConfigError
-from core.yamlconf import parse_yaml, problems_at, validate
+from core.yamlconf import parse_yaml, placeholders, problems_at, validate
 from ivr.model import Schedule
 
 
@@ -22,6 +22,8 @@ class _Strict(BaseModel):
 
 
 Level = Annotated[int, Field(ge=1, le=10)]
+#: how to reach an outside number: a channel with {number} in it, e.g. PJSIP/{number}@trunk
+DialString = Annotated[str, Field(pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")]
 Seconds = Annotated[float, Field(ge=0, le=86400)]
 
 
@@ -95,10 +97,8 @@ class DispositionCode(_Strict):
     @model_validator(mode="after")
     def _fields(self) -> DispositionCode:
         if self.template is not None:
-            import string
-
             try:
-                used = {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
+                used = placeholders(self.template)
             except ValueError as exc:
                 raise ValueError(f"template: {exc}") from None
             unknown = used - TEMPLATE_FIELDS
@@ -124,7 +124,7 @@ class CallbackRules(_Strict):
     """A caller who takes a callback keeps their place; at their turn an agent is rung and,
     once they answer, the engine dials the customer (`dial`, with {number}) and bridges."""
 
-    dial: str = Field("PJSIP/{number}@trunk", pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")
+    dial: DialString = "PJSIP/{number}@trunk"
     caller_id: str = Field("", max_length=80)  # what the customer's phone shows
     ask_number: bool = True  # the caller may key another number (else their caller id)
     ring_timeout: Annotated[float, Field(gt=0, le=120)] = 30
@@ -183,7 +183,7 @@ class Survey(_Strict):
     has an address (queued in `email_outbox`; sending it is a separate, pluggable step)."""
 
     delay: Seconds = 60  # after the call's wrap-up
-    dial: str = Field("PJSIP/{number}@trunk", pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")
+    dial: DialString = "PJSIP/{number}@trunk"
     caller_id: str = Field("", max_length=80)
     ring_timeout: Annotated[float, Field(gt=0, le=120)] = 30
     intro: str | None = None

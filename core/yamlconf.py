@@ -89,6 +89,13 @@ def problems_at(node: yaml.Node | None, source: str,
     return out
 
 
+def placeholders(template: str) -> set[str]:
+    """The `{names}` a str.format template uses; ValueError when it is malformed."""
+    import string
+
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
 def load_model(model: type[M], path: Path) -> M:
     try:
         text = path.read_text(encoding="utf-8")

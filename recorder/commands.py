@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -179,12 +180,12 @@ async def report(desk: Desk) -> int:
 
 
 async def with_desk(url: str, config: RecordingConfig, roles: dict[str, str], user: str,
-                    out: TextIO, work: object) -> int:
+                    out: TextIO, work: Callable[[Desk], Awaitable[int]]) -> int:
     """Open the store, run `work(desk)`, close it."""
     store = Store(url)
     try:
         await store.migrate()
         desk = Desk(RecordingIndex(store), config, roles, user, out)
-        return await work(desk)  # type: ignore[operator,no-any-return]
+        return await work(desk)
     finally:
         await store.close()

@@ -7,7 +7,6 @@ problem names file, line and field.
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
-from core.yamlconf import parse_yaml, problems_at, validate
+from core.yamlconf import parse_yaml, placeholders, problems_at, validate
 
 NAMING_FIELDS = frozenset({"date", "time", "interaction", "segment", "agent", "queue",
                            "campaign", "number", "kind"})
@@ -44,7 +43,7 @@ class Policy(_Strict):
         if self.mode != "sampled" and self.percent is not None:
             raise ValueError(f"percent only applies to mode sampled (this one is {self.mode})")
         try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(self.naming) if f is not None}
+            fields = placeholders(self.naming)
         except ValueError as exc:
             raise ValueError(f"naming {self.naming!r}: {exc}") from None
         unknown = fields - NAMING_FIELDS

@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     asyncio.run(run(f"CREATE DATABASE {name}"))
     yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+async def run_engine() -> AsyncIterator[Callable[..., Any]]:
+    """Starts engines (`await run_engine(engine)` returns once AMI is up) and stops every
+    one of them when the test ends."""
+    import asyncio
+
+    running: list[tuple[Any, asyncio.Task[None]]] = []
+
+    async def start(engine: Any) -> Any:
+        task = asyncio.ensure_future(engine.run(install_signals=False))
+        running.append((engine, task))
+        await engine.ami.wait_ready(10)
+        return engine
+
+    yield start
+    for engine, task in running:
+        engine.stop.set()
+        await task

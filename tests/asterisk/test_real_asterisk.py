@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +21,7 @@ from asterisk.events import AmiEvent, AsyncAGIStart, Hangup
 from core.app import Engine
 from core.settings import AmiSettings, DatabaseSettings, MqttSettings, Settings
 from core.store import Store
+from tests.conftest import until
 
 AMI_URL = os.environ.get("AMI_URL")
 pytestmark = pytest.mark.skipif(not AMI_URL, reason="AMI_URL not set: no real Asterisk")
@@ -218,13 +220,8 @@ class Lab:
         await self.task
         await self.watcher.close()
 
-    async def until(self, what: str, check: object, timeout: float = 20) -> None:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while not check():  # type: ignore[operator]
-            if loop.time() > end:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.05)
+    async def until(self, what: str, check: Callable[[], bool], timeout: float = 20) -> None:
+        await until(check, timeout, what)  # a real Asterisk is slower: a longer default
 
     def commands(self, channel: str) -> list[str]:
         return [e.message.get("Command") for e in self.seen
@@ -244,6 +241,16 @@ class Lab:
         await self.until("music on hold", lambda: any(
             e.name == "MusicOnHoldStart" and e.message.get("Channel") == agi for e in self.seen))
         return agi
+
+    async def consulting(self, number: str) -> str:
+        """A caller with agent 1001, who has put them on hold to talk to 1002."""
+        caller = await self.caller_in_queue(number)
+        acd = self.engine.acd
+        assert acd is not None
+        await self.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
+        assert acd.consults.consult("1001", "1002") is None
+        await self.until("1001 talking to 1002", lambda: acd.status["1002"].state == "on_call")
+        return caller
 
     async def interactions(self) -> list[object]:
         from sqlalchemy import select
@@ -377,12 +384,9 @@ async def test_consult_then_conference_then_complete_on_real_asterisk(tmp_path: 
     colleague's leg is bridged to the agent; a conference adds them to the caller's bridge
     with BridgeAdd."""
     async with Lab(tmp_path, login=True) as lab:
-        caller = await lab.caller_in_queue("600991")
+        caller = await lab.consulting("600991")
         acd = lab.engine.acd
         assert acd is not None
-        await lab.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
-        assert acd.consults.consult("1001", "1002") is None
-        await lab.until("1001 talking to 1002", lambda: acd.status["1002"].state == "on_call")
         assert any(e.name == "MusicOnHoldStart" and e.message.get("Channel") == caller
                    for e in lab.seen[-200:])
         assert acd.consults.finish("1001", "conference") is None
@@ -400,12 +404,9 @@ async def test_consult_then_conference_then_complete_on_real_asterisk(tmp_path: 
 
 async def test_consult_then_complete_on_real_asterisk(tmp_path: object) -> None:
     async with Lab(tmp_path, login=True) as lab:
-        caller = await lab.caller_in_queue("600990")
+        caller = await lab.consulting("600990")
         acd = lab.engine.acd
         assert acd is not None
-        await lab.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
-        assert acd.consults.consult("1001", "1002") is None
-        await lab.until("1001 talking to 1002", lambda: acd.status["1002"].state == "on_call")
         assert acd.consults.finish("1001", "complete") is None
         await lab.until("1001 done", lambda: acd.status["1001"].state in ("wrapup", "ready"))
         await asyncio.sleep(1.0)

@@ -103,10 +103,9 @@ class Rig:
 
 
 @pytest.fixture
-async def acd(sim: Sim, tmp_path: Path, mqtt_url: str,
-              database_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
+async def acd(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
+              run_engine: Callable[..., Any]) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     pbx, server = sim
-    engines: list[tuple[Engine, asyncio.Task[None]]] = []
 
     async def make(phones: dict[str, Endpoint], prefix: str = "acd/", queues: str = QUEUES,
                    agents: str = AGENTS) -> Rig:
@@ -122,15 +121,10 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str,
                             agents=str(tmp_path / "agents.yaml")))
         pbx.endpoints.update(phones)
         engine = Engine(settings)
-        task = asyncio.ensure_future(engine.run(install_signals=False))
-        engines.append((engine, task))
-        await engine.ami.wait_ready(10)
+        await run_engine(engine)
         return Rig(pbx, server, engine, db)
 
     yield make
-    for engine, task in engines:
-        engine.stop.set()
-        await task
 
 
 def originates(rig: Rig) -> list[str]:

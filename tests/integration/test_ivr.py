@@ -4,7 +4,6 @@ the PBX received, the rows stored and the events on the bus."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -76,9 +75,9 @@ RigFactory = Callable[..., Awaitable[Rig]]
 
 
 @pytest.fixture
-async def rig(sim: Sim, tmp_path: Path) -> AsyncIterator[RigFactory]:
+async def rig(sim: Sim, tmp_path: Path,
+              run_engine: Callable[..., Any]) -> AsyncIterator[RigFactory]:
     pbx, server = sim
-    engines: list[tuple[Engine, asyncio.Task[None]]] = []
 
     async def make(ivr_file: Path = ROOT / "config" / "ivr.yaml", now: datetime = OPEN,
                    customers: list[dict[str, Any]] | None = None) -> Rig:
@@ -100,15 +99,10 @@ async def rig(sim: Sim, tmp_path: Path) -> AsyncIterator[RigFactory]:
             cid = await engine.store.add_customer(**c)
             for status in tickets:
                 await engine.store.add_ticket(cid, status=status)
-        task = asyncio.ensure_future(engine.run(install_signals=False))
-        engines.append((engine, task))
-        await engine.ami.wait_ready(10)
+        await run_engine(engine)
         return Rig(pbx, server, engine, db, routed)
 
     yield make
-    for engine, task in engines:
-        engine.stop.set()
-        await task
 
 
 def k(*keys: str, delay: float = 0.6) -> tuple[tuple[float, str], ...]:

@@ -129,10 +129,9 @@ class Rig:
 
 
 @pytest.fixture
-async def rec(sim: Sim, tmp_path: Path, mqtt_url: str,
-              database_url: str) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
+async def rec(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
+              run_engine: Callable[..., Any]) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     pbx, server = sim
-    engines: list[tuple[Engine, asyncio.Task[None]]] = []
 
     async def make(phones: dict[str, Endpoint] | None = None, recording: str = RECORDING,
                    prefix: str = "rec/", write_files: bool = True) -> Rig:
@@ -156,15 +155,10 @@ async def rec(sim: Sim, tmp_path: Path, mqtt_url: str,
         engine = Engine(settings)
         assert engine.recorder is not None
         engine.recorder.settle = 0.2
-        task = asyncio.ensure_future(engine.run(install_signals=False))
-        engines.append((engine, task))
-        await engine.ami.wait_ready(10)
+        await run_engine(engine)
         return Rig(pbx, server, engine, db, directory)
 
     yield make
-    for engine, task in engines:
-        engine.stop.set()
-        await task
 
 
 def agent_leg(ch: Channel) -> Channel:
@@ -205,8 +199,7 @@ async def test_an_always_policy_records_from_the_bridge_and_indexes_the_file(
     assert row.checksum == "sha256:" + hashlib.sha256(data).hexdigest()
     assert (row.agent, row.queue, row.segment, row.policy) == ("1001", "support", 1, "standard")
     assert row.customer_number == "+34911000001" and row.duration_s > 0 and row.ended_at
-    call = rig.engine.store
-    kinds = [e.kind for e in await call.events(row.interaction_id)]
+    kinds = [e.kind for e in await rig.engine.store.events(row.interaction_id)]
     assert "recording.started" in kinds and "recording.stopped" in kinds
 
 
