@@ -7,39 +7,67 @@ stores is written in one transaction through the journal (retried, never half-wa
 
 from __future__ import annotations
 
-import json
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
+from acd.dialback import Dialback
+from acd.model import AcdConfig
+from acd.ports import Ports
 from acd.records import AfterCallRecords
+from acd.state import AcdState
+from acd.survey import Surveys
 from acd.wrapup import Closing, check_closing, fill_template, template_fields
-from core.events import CallStepped
-from ivr.schedule import is_open
+from core.payloads import WrapupCode, WrapupCodes
+from core.people import Directory
+from core.pool import AgentChanged
+from core.schedule import is_open
 
-if TYPE_CHECKING:
-    from acd.service import AcdService
+#: a blind transfer of the agent's caller (agent, target) -> why refused, or None
+TransferCaller = Callable[[str, str], str | None]
 
 CUSTOMER_FIELDS = {"name": 200, "email": 200, "address": 500, "notes": 4000}
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 class AfterCall:
-    def __init__(self, acd: AcdService, records: AfterCallRecords) -> None:
-        self.acd = acd
+    def __init__(self, state: AcdState, ports: Ports, config: AcdConfig, directory: Directory,
+                 records: AfterCallRecords, *, dialback: Dialback, surveys: Surveys,
+                 transfer: TransferCaller) -> None:
+        self.state = state
+        self.ports = ports
+        self.config = config
+        self.directory = directory
         self.records = records
-        self.closed: set[str] = set()  # calls whose disposition the agent gave
+        self.dialback = dialback
+        self.surveys = surveys
+        self.transfer = transfer
         self.log = structlog.get_logger("acd.aftercall")
 
     def _current(self, agent_id: str) -> tuple[str, str] | str:
         """(call_id, queue) of the call the agent is on or wrapping up, or why there is none."""
-        if agent_id not in self.acd.agents:
+        if agent_id not in self.directory:
             return f"unknown agent {agent_id!r}"
-        status = self.acd.status[agent_id]
+        status = self.ports.pool.status(agent_id)
         if status.state not in ("on_call", "wrapup") or not status.call_id:
             return f"not on a call or in wrap-up ({status.state})"
-        return status.call_id, self.acd._queue_of(agent_id)
+        return status.call_id, self.state.queue_of(agent_id)
+
+    def agent_changed(self, change: AgentChanged) -> None:
+        """Wrap-up starts: the codes go to the agent's desktop. It ends without a
+        disposition: the queue's default, flagged."""
+        before, after = change.before, change.after
+        if before.owner != "acd" and after.owner != "acd":
+            return
+        if after.state == "wrapup" and before.state != "wrapup" and after.call_id:
+            self.wrapup_started(change.agent_id, after.call_id,
+                                self.state.queue_of(change.agent_id))
+        elif before.state == "wrapup" and after.state != "wrapup" and before.call_id:
+            self.wrapup_ended(change.agent_id, before.call_id,
+                              self.state.queue_of(change.agent_id))
+            self.state.numbers.pop(before.call_id, None)
 
     # --- the disposition --------------------------------------------------------------
 
@@ -49,51 +77,52 @@ class AfterCall:
         if isinstance(current, str):
             return current
         call_id, queue = current
-        config = self.acd.config
+        config = self.config
         hours = config.hours
         closing = check_closing(
             config.queues[queue].dispositions, code, notes, notes_max=config.notes_max,
             ticket=ticket, follow_up_at=follow_up_at, follow_up_to=follow_up_to,
-            now=self.acd.clock(),
+            now=self.ports.clock(),
             is_open=(lambda when: is_open(hours, when)) if hours is not None else None)
         if isinstance(closing, str):
             self.log.info("acd.disposition_refused", call_id=call_id, agent=agent_id, why=closing)
             return closing
-        self.closed.add(call_id)
+        self.state.closed.add(call_id)
         self._close(call_id, agent_id, queue, closing, flagged=False)
         return None
 
     def _close(self, call_id: str, agent_id: str, queue: str, c: Closing, *, flagged: bool) -> None:
-        now = self.acd.clock()
-        tier = self.acd.config.queues[queue].tier
-        self.acd.bus.publish(CallStepped(call_id, "acd.disposition", now, {
+        now = self.ports.clock()
+        tier = self.config.queues[queue].tier
+        self.ports.step(call_id, "acd.disposition", {
             "agent": agent_id, "code": c.code, "ticket": c.ticket, "flagged": flagged,
-            "follow_up_at": c.follow_up_at}))
-        number = self.acd.numbers.get(call_id, "")  # kept from the connection to wrap-up's end
+            "follow_up_at": c.follow_up_at}, at=now)
+        number = self.state.numbers.get(call_id, "")  # kept from the connection to wrap-up's end
 
         async def op() -> None:
             await self.records.close_call(call_id, agent=agent_id, code=c.code, notes=c.notes,
                                           status=c.ticket, at=now, flagged=flagged, queue=queue,
                                           tier=tier)
 
-        self.acd.journal.submit(f"disposition {call_id}", op)
+        self.ports.journal.submit(f"disposition {call_id}", op)
         if c.ticket == "closed":
-            self.acd.surveys.after_close(call_id, number)
+            self.surveys.after_close(call_id, number)
         if c.follow_up_at is not None and number:
-            self.acd.schedule_follow_up(call_id, number, queue, c.follow_up_at,
-                                        agent_id if c.follow_up_to == "agent" else None,
-                                        {"follow_up": True, "disposition": c.code})
+            self.dialback.schedule_follow_up(call_id, number, queue, c.follow_up_at,
+                                             agent_id if c.follow_up_to == "agent" else None,
+                                             {"follow_up": True, "disposition": c.code})
 
     def wrapup_started(self, agent_id: str, call_id: str, queue: str) -> None:
         """The agent's desktop gets the queue's codes with their templates filled in."""
-        d = self.acd.config.queues[queue].dispositions
-        if d is None or self.acd.prefix is None:
+        d = self.config.queues[queue].dispositions
+        if d is None or self.ports.topics is None:
             return
-        self.acd.spawn(self._offer_templates(agent_id, call_id, queue))
+        self.ports.spawn(self._offer_templates(agent_id, call_id, queue))
 
     async def _offer_templates(self, agent_id: str, call_id: str, queue: str) -> None:
-        d = self.acd.config.queues[queue].dispositions
-        assert d is not None
+        d = self.config.queues[queue].dispositions
+        topics = self.ports.topics
+        assert d is not None and topics is not None
         try:  # the interaction's row was written when the call started
             facts = await self.records.call_facts(call_id)
         except Exception as exc:  # a locked database: the templates go out unfilled
@@ -101,29 +130,22 @@ class AfterCall:
             facts = {}
         fields = template_fields(customer_name=facts.get("customer_name", ""),
                                  account=facts.get("account", ""),
-                                 number=facts.get("number", ""), at=self.acd.clock(),
+                                 number=facts.get("number", ""), at=self.ports.clock(),
                                  reference=facts.get("reference", call_id), agent=agent_id,
                                  queue=queue)
-        payload = json.dumps({"v": 1, "call_id": call_id, "agent": agent_id, "queue": queue,
-                              "default": d.default, "codes": [
-                                  {"code": code, "notes": spec.notes, "ticket": spec.ticket,
-                                   "template": fill_template(spec.template, fields)
-                                   if spec.template else None}
-                                  for code, spec in d.codes.items()]})
-        topic = f"{self.acd.prefix}agents/{agent_id}/wrapup"
-        now = self.acd.clock()
-
-        async def op() -> None:
-            await self.acd.store.add_outbox(topic, payload, now)
-
-        self.acd.journal.submit(f"wrapup codes {call_id}", op, outbox=True)
+        codes = WrapupCodes(call_id=call_id, agent=agent_id, queue=queue, default=d.default,
+                            codes=[WrapupCode(code=code, notes=spec.notes, ticket=spec.ticket,
+                                              template=fill_template(spec.template, fields)
+                                              if spec.template else None)
+                                   for code, spec in d.codes.items()])
+        self.ports.outbox(f"wrapup codes {call_id}", topics.agent_wrapup(agent_id), codes.encode())
 
     def wrapup_ended(self, agent_id: str, call_id: str, queue: str) -> None:
         """No disposition given: the queue's default, and the interaction is flagged."""
-        if call_id in self.closed:
-            self.closed.discard(call_id)
+        if call_id in self.state.closed:
+            self.state.closed.discard(call_id)
             return
-        d = self.acd.config.queues[queue].dispositions
+        d = self.config.queues[queue].dispositions
         if d is None:
             return
         spec = d.codes[d.default]
@@ -152,10 +174,10 @@ class AfterCall:
             if key == "email" and value and not EMAIL.match(value):
                 return f"email {value!r} is not an email address"
             clean[key] = value
-        number = self.acd.numbers.get(call_id, "")
+        number = self.state.numbers.get(call_id, "")
         if not number:
             return "the caller's number is unknown: no customer record to update"
-        now = self.acd.clock()
+        now = self.ports.clock()
 
         async def op() -> None:
             changed = await self.records.update_customer(number, clean, agent=agent_id,
@@ -163,9 +185,9 @@ class AfterCall:
             self.log.info("acd.customer_updated", call_id=call_id, agent=agent_id,
                           fields=changed)
 
-        self.acd.journal.submit(f"customer {call_id}", op)
-        self.acd.bus.publish(CallStepped(call_id, "acd.customer_updated", now,
-                                         {"agent": agent_id, "fields": sorted(clean)}))
+        self.ports.journal.submit(f"customer {call_id}", op)
+        self.ports.step(call_id, "acd.customer_updated", {"agent": agent_id,
+                                                          "fields": sorted(clean)}, at=now)
         return None
 
     # --- escalation -------------------------------------------------------------------
@@ -176,28 +198,28 @@ class AfterCall:
         if isinstance(current, str):
             return current
         call_id, queue = current
-        if self.acd.status[agent_id].state != "on_call":
+        if self.ports.pool.state(agent_id) != "on_call":
             return "escalate during the call (the caller is no longer on the line)"
-        to = self.acd.config.queues[queue].escalate_to
+        to = self.config.queues[queue].escalate_to
         if to is None:
             return f"queue {queue!r} has no next tier (escalate_to)"
         notes = notes.strip()
         if not notes:
             return "an escalation needs a note for the next tier"
-        if len(notes) > self.acd.config.notes_max:
-            return f"notes are {len(notes)} characters; the limit is {self.acd.config.notes_max}"
-        why = self.acd.transfer(agent_id, f"queue:{to}")
+        if len(notes) > self.config.notes_max:
+            return f"notes are {len(notes)} characters; the limit is {self.config.notes_max}"
+        why = self.transfer(agent_id, f"queue:{to}")
         if why is not None:
             return why
-        now = self.acd.clock()
-        tier = self.acd.config.queues[to].tier
+        now = self.ports.clock()
+        tier = self.config.queues[to].tier
 
         async def op() -> None:
             await self.records.escalate(call_id, agent=agent_id, to_queue=to, tier=tier,
                                         note=notes, at=now)
 
-        self.acd.journal.submit(f"escalate {call_id}", op)
-        self.acd.bus.publish(CallStepped(call_id, "acd.escalated", now, {
-            "agent": agent_id, "from": queue, "to": to, "tier": tier}))
-        self.closed.add(call_id)  # the next tier closes it
+        self.ports.journal.submit(f"escalate {call_id}", op)
+        self.ports.step(call_id, "acd.escalated", {
+            "agent": agent_id, "from": queue, "to": to, "tier": tier}, at=now)
+        self.state.closed.add(call_id)  # the next tier closes it
         return None

@@ -12,16 +12,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from acd.routing import QueueRules, Step
+from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
+from core.people import Agent, AgentsConfig, Level
+from core.schedule import Schedule
 from core.yamlconf import parse_yaml, placeholders, problems_at, validate
-from ivr.model import Schedule
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Level = Annotated[int, Field(ge=1, le=10)]
 #: how to reach an outside number: a channel with {number} in it, e.g. PJSIP/{number}@trunk
 DialString = Annotated[str, Field(pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")]
 Seconds = Annotated[float, Field(ge=0, le=86400)]
@@ -203,23 +204,6 @@ class QueuesConfig(_Strict):
     survey: Survey | None = None
 
 
-class Agent(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    name: str = ""
-    device: str = Field(pattern=r"^(PJSIP|SIP|IAX2|Local)/\S+$")
-    extension: str | None = Field(None, pattern=r"^[0-9]{2,8}$")
-    skills: dict[str, Level] = Field(default_factory=dict)
-    queues: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(default_factory=dict)
-    role: Literal["agent", "supervisor", "qa"] = "agent"
-    max_no_answer: Annotated[int, Field(ge=1, le=20)] = 3
-    login: bool = False  # logged in (ready) when the engine starts
-
-
-class AgentsConfig(_Strict):
-    skills: list[str] = Field(min_length=1)
-    agents: list[Agent] = Field(min_length=1)
-
-
 class AcdConfig(_Strict):
     queues: dict[str, Queue]
     skills: list[str]
@@ -262,8 +246,6 @@ class AcdConfig(_Strict):
             out.append(("queues", qnode, ("queues", cycle[0]),
                         "overflow loop: " + " -> ".join(cycle)))
         if self.survey is not None:
-            from asterisk.sounds import stock_prompts
-
             known_prompts = set(stock_prompts()) | set(self.survey.prompts)
             wanted = [("intro", self.survey.intro), ("thanks", self.survey.thanks)]
             wanted += [(f"questions.{i}.prompt", q.prompt)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+
+from core.payloads import QueueStats, QueueToday
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +51,19 @@ def service_level(t: Tally) -> float | None:
 
 
 def snapshot(queue: str, t: Tally, *, now: float, waiting: Iterable[float],
-             callbacks_waiting: int, agents: Iterable[str], estimated_wait: float) -> dict[str, Any]:
+             callbacks_waiting: int, agents: Iterable[str], estimated_wait: float) -> QueueStats:
     """The `queues/{queue}/stats` payload: `waiting` are the arrival times of callers on
     the line; `agents` the states of the queue's agents."""
     entered = list(waiting)
     states: dict[str, int] = {}
     for state in agents:
         states[state] = states.get(state, 0) + 1
-    return {
-        "v": 1, "queue": queue, "at": now,
-        "waiting": len(entered),
-        "longest_wait": round(now - min(entered), 1) if entered else 0.0,
-        "callbacks_waiting": callbacks_waiting,
-        "estimated_wait": round(estimated_wait),
-        "agents": states,
-        "today": {
-            "day": t.day, "entered": t.entered, "answered": t.answered,
-            "abandoned": t.abandoned, "overflowed": t.overflowed, "callbacks": t.callbacks,
-            "service_level": service_level(t),
-            "asa": round(t.answer_wait / t.answered, 1) if t.answered else None,
-        },
-    }
+    return QueueStats(
+        queue=queue, at=now, waiting=len(entered),
+        longest_wait=round(now - min(entered), 1) if entered else 0.0,
+        callbacks_waiting=callbacks_waiting, estimated_wait=round(estimated_wait),
+        agents=states,
+        today=QueueToday(
+            day=t.day, entered=t.entered, answered=t.answered, abandoned=t.abandoned,
+            overflowed=t.overflowed, callbacks=t.callbacks, service_level=service_level(t),
+            asa=round(t.answer_wait / t.answered, 1) if t.answered else None))

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from panoramisk.ami_protocol import AMIProtocol
 
+from asterisk.actions import Action
 from asterisk.errors import (
     AgiChannelGone,
     AgiError,
@@ -44,6 +45,13 @@ from asterisk.events import (
 from asterisk.wire import AgiResult, FrameReader, HeaderValue, Message, format_action, parse_message
 
 EventHandler = Callable[[AmiEvent], None]
+
+
+def _unpack(action: str | Action, headers: Mapping[str, HeaderValue] | None
+            ) -> tuple[str, Mapping[str, HeaderValue] | None]:
+    if isinstance(action, Action):
+        return action.name, action.headers
+    return action, headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +101,13 @@ class _Pending:
 class _Protocol(AMIProtocol):  # type: ignore[misc]
     """panoramisk's transport shell; parsing and dispatch are ours."""
 
-    def __init__(self, client: AmiClient, max_frame: int) -> None:
-        self.client = client
+    def __init__(self, on_frame: Callable[[bytes], None],
+                 on_lost: Callable[[_Protocol, Exception | None], None], log: Any,
+                 max_frame: int, on_bytes: Callable[[int], None] | None) -> None:
+        self.on_frame = on_frame
+        self.on_lost = on_lost
+        self.log = log
+        self.on_bytes = on_bytes
         self.reader = FrameReader(max_frame=max_frame)
         self.banner: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -103,6 +116,8 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         self.factory = None
 
     def data_received(self, data: bytes) -> None:
+        if self.on_bytes is not None:
+            self.on_bytes(len(data))
         try:
             frames = self.reader.feed(data)
         except AmiProtocolError as exc:
@@ -112,18 +127,18 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
             return
         if not self.banner.done() and self.reader.banner is not None:
             self.banner.set_result(self.reader.banner)
-        on_frame = self.client._on_frame
+        on_frame = self.on_frame
         for frame in frames:
             try:
                 on_frame(frame)
             except Exception:  # one bad frame must not cost the ones after it
-                self.client.log.exception("ami.frame_failed", size=len(frame), head=frame[:60])
+                self.log.exception("ami.frame_failed", size=len(frame), head=frame[:60])
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if not self.banner.done():
             self.banner.set_exception(AmiConnectError("connection closed before the AMI banner"))
-        self.client._on_lost(self, exc)
+        self.on_lost(self, exc)
 
 
 class AmiClient:
@@ -140,6 +155,7 @@ class AmiClient:
         backoff_max: float = 30.0,
         max_frame: int = 256 * 1024,
         events: bool = True,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         self.url = url
         self.on_event = on_event
@@ -151,6 +167,7 @@ class AmiClient:
         self.backoff_max = backoff_max
         self.max_frame = max_frame
         self.events = events
+        self.on_bytes = on_bytes  # told the size of every read from the socket (benchmarks)
         self.log = structlog.get_logger("ami").bind(ami=str(url))
         self._ids = itertools.count(1)
         self._prefix = f"c{random.randrange(16**6):06x}"
@@ -174,13 +191,27 @@ class AmiClient:
     def ready(self) -> bool:
         return self._ready.is_set()
 
-    async def connect(self) -> None:
-        """One connection attempt: TCP, banner, Login. Raises a clear AmiError."""
+    @property
+    def in_flight(self) -> int:
+        """Actions waiting for a response, AGI commands and Originates for their outcome."""
+        return len(self._pending) + len(self._agi) + len(self._originates)
+
+    @property
+    def oversized_frames(self) -> int:
+        """Frames over `max_frame` dropped on the current connection."""
+        return self._proto.reader.oversized if self._proto is not None else 0
+
+    async def connect(self, *, ready: bool = False) -> None:
+        """One connection attempt: TCP, banner, Login. Raises a clear AmiError.
+
+        `ready`: the link is used at once, without `run`'s resync (tools, tests)."""
         loop = asyncio.get_running_loop()
         try:
             _, proto = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Protocol(self, self.max_frame), self.url.host, self.url.port
+                    lambda: _Protocol(self._on_frame, self._on_lost, self.log, self.max_frame,
+                                      self.on_bytes),
+                    self.url.host, self.url.port
                 ),
                 self.connect_timeout,
             )
@@ -222,6 +253,8 @@ class AmiClient:
             raise
         self.connections += 1
         self.log.info("ami.connected", banner=banner, connection=self.connections)
+        if ready:
+            self._ready.set()
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
         """Stay connected until `close()`: reconnect with backoff, resync, ping."""
@@ -308,20 +341,21 @@ class AmiClient:
 
     async def send(
         self,
-        action: str,
+        action: str | Action,
         headers: Mapping[str, HeaderValue] | None = None,
         *,
         timeout: float | None = None,
     ) -> Message:
         """Send an action and return its response; list actions return the Complete event
         (use `send_list` for the items). Waits for the link (and its resync) first."""
+        action, headers = _unpack(action, headers)
         await self._wait_link(timeout)
         result = await self._send(action, headers, timeout=timeout)
         return result.complete if isinstance(result, ListResult) else result
 
     async def send_list(
         self,
-        action: str,
+        action: str | Action,
         headers: Mapping[str, HeaderValue] | None = None,
         *,
         timeout: float | None = None,
@@ -331,23 +365,25 @@ class AmiClient:
 
     async def send_now(
         self,
-        action: str,
+        action: str | Action,
         headers: Mapping[str, HeaderValue] | None = None,
         *,
         timeout: float | None = None,
     ) -> Message:
         """An action on the live link without waiting for readiness (used by resync)."""
+        action, headers = _unpack(action, headers)
         result = await self._send(action, headers, timeout=timeout)
         return result.complete if isinstance(result, ListResult) else result
 
     async def send_list_now(
         self,
-        action: str,
+        action: str | Action,
         headers: Mapping[str, HeaderValue] | None = None,
         *,
         timeout: float | None = None,
     ) -> ListResult:
         """A list action on the live link without waiting for readiness (used by resync)."""
+        action, headers = _unpack(action, headers)
         result = await self._send(action, headers, timeout=timeout)
         if not isinstance(result, ListResult):
             return ListResult(result, [], result)
@@ -390,7 +426,7 @@ class AmiClient:
 
     async def originate(
         self,
-        headers: Mapping[str, HeaderValue],
+        action: Action | Mapping[str, HeaderValue],
         *,
         timeout: float | None = None,
     ) -> asyncio.Future[OriginateResponse]:
@@ -401,7 +437,7 @@ class AmiClient:
         `ChannelId` after resync instead of originating again.
         """
         await self._wait_link(timeout)
-        fields = dict(headers)
+        fields = dict(action.headers if isinstance(action, Action) else action)
         fields["Async"] = "true"
         action_id = f"{self._prefix}-{next(self._ids)}"
         outcome: asyncio.Future[OriginateResponse] = asyncio.get_running_loop().create_future()
@@ -462,7 +498,7 @@ class AmiClient:
 
     def _on_frame(self, frame: bytes) -> None:
         msg = parse_message(frame)
-        index = msg._index
+        index = msg.index
         if "event" in index:
             action_id = index.get("actionid")
             if action_id is not None:

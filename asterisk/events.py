@@ -137,7 +137,7 @@ def _int(value: str, default: int = 0) -> int:
 
 
 def _chan(m: Message) -> tuple[str, str, str, int, str, str, str, str]:
-    get = m._index.get
+    get = m.index.get
     return (
         get("channel", ""),
         get("uniqueid", ""),

@@ -27,30 +27,31 @@ class Message:
     """One AMI message (response or event) with case-insensitive header access.
 
     `pairs` keeps the headers as received (spelling and order, repeats included);
-    lookups go through a dict keyed by the lower-cased name, first occurrence wins.
+    lookups go through `index`, keyed by the lower-cased name, first occurrence wins
+    (read it directly on hot paths; do not change it).
     """
 
-    __slots__ = ("_index", "pairs")
+    __slots__ = ("index", "pairs")
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self.pairs = pairs
         index: dict[str, str] = {}
         for key, value in pairs:
             index.setdefault(key.lower(), value)
-        self._index = index
+        self.index = index
 
     @classmethod
     def of(cls, **headers: str) -> Message:
         return cls(list(headers.items()))
 
     def get(self, name: str, default: str = "") -> str:
-        return self._index.get(name.lower(), default)
+        return self.index.get(name.lower(), default)
 
     def __getitem__(self, name: str) -> str:
-        return self._index[name.lower()]
+        return self.index[name.lower()]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        return isinstance(name, str) and name.lower() in self.index
 
     def getall(self, name: str) -> list[str]:
         low = name.lower()
@@ -58,23 +59,23 @@ class Message:
 
     @property
     def event(self) -> str:
-        return self._index.get("event", "")
+        return self.index.get("event", "")
 
     @property
     def response(self) -> str:
-        return self._index.get("response", "")
+        return self.index.get("response", "")
 
     @property
     def action_id(self) -> str:
-        return self._index.get("actionid", "")
+        return self.index.get("actionid", "")
 
     @property
     def is_event(self) -> bool:
-        return "event" in self._index
+        return "event" in self.index
 
     @property
     def is_response(self) -> bool:
-        return "response" in self._index and "event" not in self._index
+        return "response" in self.index and "event" not in self.index
 
     def names(self) -> list[str]:
         return [k for k, _ in self.pairs]

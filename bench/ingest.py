@@ -89,7 +89,7 @@ async def pipeline(stream: list[bytes]) -> tuple[float, list[float], int]:
     proc = ctx.Process(target=_serve, args=(port_q, payload), daemon=True)
     proc.start()
     port = port_q.get(timeout=30)
-    registry = Registry(Bus(), ("centralita-in",), time.time)
+    registry = Registry(Bus(), time.time, contexts=("centralita-in",))
     latencies: list[float] = []
     read_at = [0.0]
     done = asyncio.Event()
@@ -102,22 +102,18 @@ async def pipeline(stream: list[bytes]) -> tuple[float, list[float], int]:
         if len(latencies) >= total:
             done.set()
 
-    client = AmiClient(AmiUrl("127.0.0.1", port, "bench", "bench"), on_event=on_event)
-    await client.connect()
-    proto = client._proto
-    assert proto is not None
-    original = proto.data_received
-
-    def timed(data: bytes) -> None:
+    def read(_size: int) -> None:
         read_at[0] = perf()
-        original(data)
 
-    proto.data_received = timed  # type: ignore[method-assign]
+    client = AmiClient(AmiUrl("127.0.0.1", port, "bench", "bench"), on_event=on_event,
+                       on_bytes=read)
+    await client.connect()
     t0 = perf()
-    proto.transport.write(b"Action: Ping\r\n\r\n")
+    ping = asyncio.ensure_future(client.send_now("Ping", timeout=300))  # says "go"
     await asyncio.wait_for(done.wait(), 300)
     elapsed = perf() - t0
-    client._drop()
+    ping.cancel()
+    await client.close()
     proc.join(5)
     return total / elapsed, latencies, registry.events_seen
 

@@ -8,13 +8,14 @@ from typing import Any
 from core.bus import Bus
 from core.events import CallAnswered, CallDataUpdated, CallEnded, CallRouted, CallStarted, CallStepped
 from core.store import Journal, Store
+from core.topics import Topics
 
 
 class CallLog:
-    def __init__(self, bus: Bus, store: Store, journal: Journal, topic_prefix: str | None) -> None:
+    def __init__(self, bus: Bus, store: Store, journal: Journal, topics: Topics | None) -> None:
         self.store = store
         self.journal = journal
-        self.prefix = topic_prefix
+        self.topics = topics
         self._seq: dict[str, int] = {}
         bus.subscribe(CallStarted, self._started)
         bus.subscribe(CallAnswered, self._answered)
@@ -25,7 +26,7 @@ class CallLog:
 
     def _event(self, call_id: str, kind: str, at: float, data: dict[str, Any],
                *, last: bool = False) -> None:
-        topic = f"{self.prefix}calls/{call_id}/events" if self.prefix is not None else None
+        topic = self.topics.call_events(call_id) if self.topics is not None else None
 
         async def op() -> None:
             seq = self._seq.get(call_id)

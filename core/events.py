@@ -72,8 +72,9 @@ class CallDataUpdated:
 
 @dataclass(frozen=True, slots=True)
 class CallRouted:
-    """The IVR ended in a route. A `queue` route hands the call (still in AsyncAGI, on music
-    on hold) to the ACD with what it needs: skills with minimum levels, priority, language."""
+    """The IVR ended in a route (or found a caller back after a restart who was waiting in
+    a queue). A `queue` or `agent` route hands the call (still in AsyncAGI) to the ACD with
+    what it needs: skills with minimum levels, priority, language."""
 
     call_id: str
     channel: str
@@ -96,3 +97,25 @@ class CallConnected:
     at: float
     queue: str = ""
     campaign: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallSentToMenu:
+    """An agent transferred the caller back to the IVR, at `node`: the menus run again."""
+
+    call_id: str
+    channel: str
+    at: float
+    node: str
+    language: str = "en"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CardDataCollection:
+    """The IVR started (`active`) or stopped collecting card data on the call: recordings
+    pause meanwhile."""
+
+    call_id: str
+    at: float
+    active: bool

@@ -13,15 +13,16 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import aiomqtt
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.commands import SENDER, Commands
+from core.payloads import Reply
 from core.settings import MqttSettings
 from core.store import Journal, Store
+from core.topics import Topics
 
 
 class OutboxPublisher:
@@ -92,67 +93,30 @@ class OutboxPublisher:
                     self.published += len(done)
 
 
-class AgentCommand(BaseModel):
-    """What an agent's desktop sends on `{prefix}agents/{agent_id}/commands` (version 1)."""
-
-    model_config = ConfigDict(extra="forbid")
-    v: Literal[1] = 1
-    action: Literal["login", "logout", "pause", "ready", "end_wrapup", "extend_wrapup",
-                    "pause_recording", "resume_recording", "start_recording", "stop_recording",
-                    "listen", "whisper", "barge", "transfer", "disposition", "update_customer",
-                    "escalate", "consult", "consult_complete", "consult_cancel", "conference"]
-    reason: str | None = Field(None, max_length=32)
-    agent: str | None = Field(None, max_length=32)  # whom a supervisor listens to
-    target: str | None = Field(None, max_length=80)  # transfer: queue:NAME or agent:ID; consult
-    keep_priority: bool = True
-    code: str | None = Field(None, max_length=64)  # disposition
-    notes: str | None = Field(None, max_length=100000)  # the queue's notes_max applies
-    ticket: str | None = Field(None, max_length=32)
-    follow_up_at: str | None = Field(None, max_length=40)  # ISO 8601 with a zone
-    follow_up_to: str | None = Field(None, max_length=8)  # agent or queue
-    fields: dict[str, Any] | None = None  # update_customer
-    request: str | None = Field(None, max_length=64)  # echoed back in the reply
-
-
-class QueueCommand(BaseModel):
-    """A supervisor's command on `{prefix}queues/{queue}/commands` (version 1)."""
-
-    model_config = ConfigDict(extra="forbid")
-    v: Literal[1] = 1
-    action: Literal["reprioritise"]
-    call_id: str = Field(min_length=1, max_length=32)
-    priority: int = Field(ge=0, le=100)
-    request: str | None = Field(None, max_length=64)
-
-
-CommandHandler = Callable[[str, AgentCommand], str | None]  # -> error, or None when done
-QueueHandler = Callable[[str, QueueCommand], str | None]
-
-
 class CommandListener:
-    """Subscribes to agents' commands; every command gets a reply on
-    `{prefix}agents/{agent_id}/replies`: ok, or the reason it was refused."""
+    """Subscribes to the command topics of each kind with registered commands (agents,
+    queues, ...); every command gets a reply on `{prefix}{kind}/{id}/replies`: ok, or why
+    it was refused."""
 
-    def __init__(self, settings: MqttSettings, handler: CommandHandler, *,
-                 queue_handler: QueueHandler | None = None, backoff_max: float = 10.0) -> None:
+    def __init__(self, settings: MqttSettings, commands: Commands, topics: Topics, *,
+                 kinds: tuple[str, ...] = ("agents", "queues"), backoff_max: float = 10.0) -> None:
         self.settings = settings
-        self.handler = handler
-        self.queue_handler = queue_handler
+        self.commands = commands
+        self.topics = topics
+        self.kinds = kinds
         self.backoff_max = backoff_max
         self.log = structlog.get_logger("mqtt.commands").bind(broker=settings.url)
         self.subscribed = False
 
     async def run(self) -> None:
         delay = 0.5
-        prefix = self.settings.prefix
         while True:
             try:
                 async with aiomqtt.Client(self.settings.host, self.settings.port,
                                           identifier=f"{self.settings.client_id}-commands",
                                           timeout=5) as client:
-                    await client.subscribe(f"{prefix}agents/+/commands", qos=1)
-                    if self.queue_handler is not None:
-                        await client.subscribe(f"{prefix}queues/+/commands", qos=1)
+                    for kind in self.kinds:
+                        await client.subscribe(self.topics.all_commands(kind), qos=1)
                     self.subscribed = True
                     delay = 0.5
                     async for message in client.messages:
@@ -167,43 +131,17 @@ class CommandListener:
             delay = min(self.backoff_max, delay * 2)
 
     def handle(self, topic: str, payload: Any) -> tuple[str | None, str]:
-        prefix = self.settings.prefix
-        parts = topic.removeprefix(prefix).split("/")
-        if len(parts) != 3 or parts[0] not in ("agents", "queues") or parts[2] != "commands":
+        """(where the reply goes, the reply) for one message; (None, "") when it is not a
+        command topic of ours."""
+        to = self.topics.command_topic(topic)
+        if to is None or to.kind not in self.kinds:
             return None, ""
-        agent_id = parts[1]
-        reply_to = f"{prefix}{parts[0]}/{agent_id}/replies"
-        model: type[AgentCommand] | type[QueueCommand] = \
-            AgentCommand if parts[0] == "agents" else QueueCommand
-        request = None
+        reply_to = self.topics.replies(to)
         try:
             raw = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else str(payload)
             data = json.loads(raw)
-            request = data.get("request") if isinstance(data, dict) else None
-            command = model.model_validate(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self.log.info("mqtt.command_malformed", agent=agent_id, error=f"not JSON: {exc}")
-            return reply_to, self._reply(False, f"not JSON: {exc}", request)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "(message)"
-            self.log.info("mqtt.command_malformed", agent=agent_id,
-                          error=f"{field}: {first['msg']}")
-            return reply_to, self._reply(False, f"{field}: {first['msg']}", request)
-        try:
-            if isinstance(command, QueueCommand):
-                assert self.queue_handler is not None
-                error = self.queue_handler(agent_id, command)
-            else:
-                error = self.handler(agent_id, command)
-        except Exception as exc:  # a bug must not stop the listener
-            self.log.exception("mqtt.command_failed", agent=agent_id)
-            error = f"internal error: {type(exc).__name__}"
-        if error and isinstance(command, QueueCommand):  # agents' refusals: the engine logs them
-            self.log.info("mqtt.command_refused", queue=agent_id, action=command.action,
-                          call_id=command.call_id, error=error)
-        return reply_to, self._reply(error is None, error, command.request)
-
-    @staticmethod
-    def _reply(ok: bool, error: str | None, request: Any) -> str:
-        return json.dumps({"v": 1, "ok": ok, "error": error, "request": request})
+            self.log.info("command.malformed", **{SENDER[to.kind]: to.id},
+                          error=f"not JSON: {exc}")
+            return reply_to, Reply(ok=False, error=f"not JSON: {exc}").encode()
+        return reply_to, self.commands.run(to.kind, to.id, data).encode()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from asterisk import dialplan as dp
 from asterisk.events import (
     AmiEvent,
     AsyncAGIEnd,
@@ -62,9 +63,9 @@ class Call:
 
 
 class Registry:
-    def __init__(self, bus: Bus, contexts: Iterable[str], clock: Callable[[], float], *,
-                 legs_context: str = "centralita-legs",
-                 internal_context: str = "centralita-agents") -> None:
+    def __init__(self, bus: Bus, clock: Callable[[], float], *,
+                 contexts: Iterable[str] = dp.ENGINE_CONTEXTS, legs_context: str = dp.LEGS,
+                 internal_context: str = dp.AGENTS) -> None:
         self.bus = bus
         self.contexts = frozenset(contexts)
         self.legs_context = legs_context  # where the engine's own legs run

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from asterisk import dialplan as dp
 from asterisk.client import AmiUrl
 from core.errors import ConfigError
 from core.yamlconf import load_model, validate
@@ -93,7 +94,7 @@ class GreetingSettings(_Strict):
     """The foundation's call flow: answer, play a prompt, hang up (until the IVR lands)."""
 
     prompt: str = Field("hello-world", pattern=r"^[A-Za-z0-9_/\-]+$")
-    contexts: tuple[str, ...] = ("centralita-in",)
+    contexts: tuple[str, ...] = (dp.INBOUND,)
 
 
 class IvrSettings(_Strict):
@@ -107,6 +108,8 @@ class RecordingSettings(_Strict):
     #: overrides the file's `directory` (and the engine then sees it there too): the demo
     #: records under var/; a deployment can point at its own mount
     directory: str | None = None
+    #: seconds after a recording ends before the file is checked (Asterisk closes it then)
+    settle: float = Field(1.0, ge=0, le=60)
 
 
 class AcdSettings(_Strict):

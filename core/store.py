@@ -19,7 +19,6 @@ from typing import Any
 import structlog
 from alembic import command
 from alembic.config import Config
-from pydantic import BaseModel
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -40,6 +39,7 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
+from core.payloads import CallEvent
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
@@ -59,17 +59,6 @@ class CustomerProfile:
     language: str | None
     tags: tuple[str, ...]
     open_ticket: bool
-
-
-class CallEventPayload(BaseModel):
-    """What `{prefix}calls/{call_id}/events` carries (version 1)."""
-
-    v: int = 1
-    call_id: str
-    seq: int
-    kind: str
-    at: str
-    data: dict[str, Any]
 
 
 def _run_upgrade(conn: Connection) -> None:
@@ -152,9 +141,9 @@ class Store:
         async with self.session.begin() as s:
             s.add(CallEventRow(call_id=call_id, seq=seq, kind=kind, at=ts(at), data=data))
             if topic is not None:
-                payload = CallEventPayload(call_id=call_id, seq=seq, kind=kind,
-                                           at=ts(at).isoformat(), data=data)
-                s.add(OutboxRow(topic=topic, payload=payload.model_dump_json(),
+                payload = CallEvent(call_id=call_id, seq=seq, kind=kind,
+                                    at=ts(at).isoformat(), data=data)
+                s.add(OutboxRow(topic=topic, payload=payload.encode(),
                                 created_at=ts(at)))
 
     async def merge_interaction_data(self, call_id: str, data: dict[str, Any],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from asterisk.patterns import matches
+from core.schedule import is_open
 from ivr.model import (
     BranchNode,
     CaptureNode,
@@ -21,7 +22,6 @@ from ivr.model import (
     Route,
     ScheduleNode,
 )
-from ivr.schedule import is_open
 
 # --- what the IVR knows, what happens, what it decides -------------------------------------
 

@@ -9,16 +9,15 @@ names file, line and field.
 from __future__ import annotations
 
 import re
-from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from asterisk.patterns import compile_pattern
 from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
+from core.schedule import Schedule
 from core.yamlconf import parse_yaml, problems_at, validate
 
 
@@ -29,7 +28,6 @@ class _Strict(BaseModel):
 #: A prompt: one name for every language, or one per language ({en: ..., es: ...}).
 PromptRef = str | dict[str, str]
 KEYS = set("0123456789*#")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Route(_Strict):
@@ -166,44 +164,6 @@ class LanguageNode(_Strict):
 
 Node = Annotated[MenuNode | CaptureNode | ScheduleNode | BranchNode | LanguageNode,
                  Field(discriminator="type")]
-
-
-class Schedule(_Strict):
-    timezone: str
-    weekly: dict[str, list[str]]
-    holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
-
-    @field_validator("weekly")
-    @classmethod
-    def _weekly(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        for day, ranges in v.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
-            for r in ranges:
-                parse_range(r)
-        return v
-
-
-def parse_range(text: str) -> tuple[time, time]:
-    m = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", text)
-    if not m:
-        raise ValueError(f"time range must look like 09:00-18:00, got {text!r}")
-    h1, m1, h2, m2 = map(int, m.groups())
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-        raise ValueError(f"time out of range in {text!r}")
-    start, end = time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
-    if end <= start:
-        raise ValueError(f"range ends before it starts: {text!r}")
-    return start, end
 
 
 class EntryPoint(_Strict):

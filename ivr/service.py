@@ -18,11 +18,22 @@ from typing import Any
 
 import structlog
 
+from asterisk import agi as cmd
+from asterisk import dialplan as dp
+from asterisk.agi import AgiSession
 from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AgiError, AmiError
 from core.bus import Bus
 from core.errors import ConfigError
-from core.events import CallConnected, CallDataUpdated, CallRouted, CallStarted, CallStepped
+from core.events import (
+    CallConnected,
+    CallDataUpdated,
+    CallRouted,
+    CallSentToMenu,
+    CallStarted,
+    CallStepped,
+    CardDataCollection,
+)
 from core.store import Store
 from ivr.machine import (
     Action,
@@ -46,13 +57,11 @@ from ivr.machine import (
 )
 from ivr.model import IvrConfig, Route, load_ivr
 
-KEY_CHARS = "0123456789*#"
-
 
 class IvrService:
     def __init__(self, bus: Bus, ami: AmiClient, store: Store, config: IvrConfig, *,
-                 path: Path | None = None, contexts: tuple[str, ...] = ("centralita-in",),
-                 now: Callable[[], datetime] | None = None) -> None:
+                 path: Path | None = None, contexts: tuple[str, ...] = (dp.INBOUND,),
+                 now: Callable[[], datetime] | None = None, hand_off: bool = False) -> None:
         self.bus = bus
         self.ami = ami
         self.store = store
@@ -63,12 +72,12 @@ class IvrService:
         self.tasks: set[asyncio.Task[None]] = set()
         self.parked: dict[str, str] = {}  # call_id -> channel, waiting for the ACD
         #: an ACD takes queued callers over; without one the IVR parks them on hold
-        self.hand_off = False
+        self.hand_off = hand_off
         self._runs: dict[str, asyncio.Task[None]] = {}
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
         bus.subscribe(CallConnected, self._connected)
-        bus.subscribe(CallRouted, self._transferred)
+        bus.subscribe(CallSentToMenu, self._transferred)
 
     def _connected(self, ev: CallConnected) -> None:
         """The ACD took the call: stop holding it (its parked AGI command never returns)."""
@@ -121,13 +130,11 @@ class IvrService:
                                     language=row.language or self.config.language, data=data))
         return True
 
-    def _transferred(self, ev: CallRouted) -> None:
+    def _transferred(self, ev: CallSentToMenu) -> None:
         """An agent sent the caller to a menu node (`ivr:<node>`): the menus run from there."""
-        if ev.kind != "ivr":
-            return
         started = CallStarted(ev.call_id, ev.channel, str(ev.data.get("caller_num", "")), "",
-                              str(ev.data.get("dnis", "")), "centralita-legs", ev.at)
-        task = asyncio.ensure_future(self._run(started, at_node=ev.target, language=ev.language))
+                              str(ev.data.get("dnis", "")), dp.LEGS, ev.at)
+        task = asyncio.ensure_future(self._run(started, at_node=ev.node, language=ev.language))
         self.tasks.add(task)
         self._runs[ev.call_id] = task
         task.add_done_callback(self.tasks.discard)
@@ -143,7 +150,7 @@ class IvrService:
         try:
             caller = await call.identify()
             if at_node is None:
-                await self.ami.agi(ev.channel, "ANSWER", timeout=15)
+                await AgiSession(self.ami, ev.channel).answer(timeout=15)
                 await call.check_speech()
                 state, actions = start(config, caller, self.now())
             else:
@@ -214,12 +221,12 @@ class _Call:
         engine = self.config.speech.engine
         if not engine:
             return
-        result = await self.agi(f"SPEECH CREATE {engine}")
+        result = await self.agi(cmd.speech_create(engine))
         if result.value != 1:
             # No speech engine loaded in this Asterisk: keypad only, as configured fallback.
             self.record("ivr.speech_unavailable", {"engine": engine})
         else:
-            await self.agi("SPEECH DESTROY")
+            await self.agi(cmd.speech_destroy())
             self.record("ivr.speech_available", {"engine": engine})
 
     async def do(self, action: Action) -> Event | None:
@@ -227,14 +234,14 @@ class _Call:
             self.record(action.kind, action.data)
         elif isinstance(action, SetLanguage):
             self.language = action.language
-            await self.agi(f"SET VARIABLE CHANNEL(language) {action.language}")
+            await self.agi(cmd.set_variable("CHANNEL(language)", action.language))
             self.s.bus.publish(CallDataUpdated(self.ev.call_id, time.time(), {},
                                                language=action.language))
         elif isinstance(action, Collect):
             return await self.collect(action)
         elif isinstance(action, SayDigits):
-            verb = "SAY NUMBER" if action.as_number else "SAY DIGITS"
-            r = await self.agi(f'{verb} {action.digits} "{KEY_CHARS}"')
+            say = cmd.say_number if action.as_number else cmd.say_digits
+            r = await self.agi(say(action.digits, cmd.ALL_KEYS))
             if r.value > 0:
                 self.early_key = chr(r.value)
         elif isinstance(action, Lookup):
@@ -255,11 +262,13 @@ class _Call:
     async def collect(self, c: Collect) -> Event:
         if c.payment:
             self.record("ivr.payment_capture", {"state": "started"})
+            self.s.bus.publish(CardDataCollection(self.ev.call_id, time.time(), True))
         try:
             return await self._collect(c)
         finally:
             if c.payment:
                 self.record("ivr.payment_capture", {"state": "ended"})
+                self.s.bus.publish(CardDataCollection(self.ev.call_id, time.time(), False))
 
     async def _collect(self, c: Collect) -> Event:
         digits = ""
@@ -269,7 +278,7 @@ class _Call:
             return Keys(digits)
         # Leading prompts: interruptible by any key (barge-in); a key ends the prompts.
         for prompt in c.prompts[:-1]:
-            r = await self.agi(f"GET DATA {prompt} 1 1")
+            r = await self.agi(cmd.get_data(prompt))
             if r.result == "-1":
                 return PromptFailed(prompt)
             got = _key_of(r)
@@ -278,7 +287,7 @@ class _Call:
                 break
         if not digits:
             last = c.prompts[-1]
-            r = await self.agi(f"GET DATA {last} {int(c.timeout * 1000)} 1")
+            r = await self.agi(cmd.get_data(last, int(c.timeout * 1000), 1))
             if r.result == "-1":
                 return PromptFailed(last)
             digits = _key_of(r)
@@ -286,7 +295,7 @@ class _Call:
         # The rest of a multi-digit entry, each key within the inter-digit timeout.
         while digits and len(digits) < c.max_digits and not (c.terminator and
                                                              digits.endswith(c.terminator)):
-            r = await self.agi(f"WAIT FOR DIGIT {int(c.inter_digit_timeout * 1000)}")
+            r = await self.agi(cmd.wait_for_digit(int(c.inter_digit_timeout * 1000)))
             if r.value <= 0:
                 timed_out = True
                 break
@@ -307,21 +316,21 @@ class _Call:
                 return  # the ACD drives the waiting caller's AsyncAGI from here
             # No ACD configured: park on music on hold until the caller hangs up.
             self.s.parked[ev.call_id] = self.channel
-            await self.agi("SET MUSIC ON default")
+            await self.agi(cmd.music_on())
             while True:
-                await self.agi("WAIT FOR DIGIT 60000", timeout=90)
+                await self.agi(cmd.wait_for_digit(60000), timeout=90)
         elif route.kind == "agent":
-            await self.agi(f"EXEC Dial {route.device},30", timeout=3600)
+            await self.agi(cmd.exec_app("Dial", f"{route.device},30"), timeout=3600)
             await self._hangup()
         elif route.kind == "voicemail":
-            await self.agi(f"EXEC VoiceMail {route.voicemail},u", timeout=600)
+            await self.agi(cmd.exec_app("VoiceMail", f"{route.voicemail},u"), timeout=600)
             await self._hangup()
         elif route.kind == "message":
             for prompt in route.message or []:
                 name = prompt if isinstance(prompt, str) else prompt.get(language) or \
                     next(iter(prompt.values()))
-                await self.agi(f"EXEC Playback {name}", timeout=600)
-                status = await self.agi("GET VARIABLE PLAYBACKSTATUS")
+                await self.agi(cmd.exec_app("Playback", name), timeout=600)
+                status = await self.agi(cmd.get_variable("PLAYBACKSTATUS"))
                 if status.data == "FAILED":
                     self.log.warning("ivr.prompt_missing", prompt=name)
                     self.record("ivr.prompt_failed", {"prompt": name})
@@ -330,18 +339,18 @@ class _Call:
             now = time.time()
             self.s.bus.publish(CallDataUpdated(ev.call_id, now, {"callback": {
                 "number": ev.caller_num, "requested_at": now, "from": "ivr"}}, outcome="callback"))
-            await self.agi("EXEC Playback queue-thankyou", timeout=60)
+            await self.agi(cmd.exec_app("Playback", "queue-thankyou"), timeout=60)
             await self._hangup()
         elif route.kind == "external":
             dial = self.config.external_dial.format(number=route.external)
-            await self.agi(f"EXEC Dial {dial},60", timeout=7200)
+            await self.agi(cmd.exec_app("Dial", f"{dial},60"), timeout=7200)
             await self._hangup()
         else:
             await self._hangup()
 
     async def _hangup(self) -> None:
         with contextlib.suppress(AgiChannelGone, AgiError):
-            await self.agi("HANGUP", timeout=10)
+            await self.agi(cmd.hangup(), timeout=10)
 
 
 def _key_of(r: Any) -> str:

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TextIO
 
 from core.store import Store
+from recorder.files import file_facts, local_path, purge_files
 from recorder.index import Filters, RecordingIndex
 from recorder.model import RecordingConfig
 from recorder.policy import score
-from recorder.service import file_facts, local_path, purge_files
 
 ROLES = ("supervisor", "qa")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,21 +23,31 @@ from typing import Any
 
 import structlog
 
+from asterisk import actions
 from asterisk.client import AmiClient
 from asterisk.errors import AmiError
-from asterisk.events import AmiEvent, DTMFEnd
+from core import commands as c
 from core.bus import Bus
-from core.events import CallAnswered, CallConnected, CallEnded, CallStarted, CallStepped
+from core.events import (
+    CallAnswered,
+    CallConnected,
+    CallEnded,
+    CallStarted,
+    CallStepped,
+    CardDataCollection,
+)
+from core.people import Directory
+from core.phone import FeatureCodes, Keypad
 from core.registry import Registry
 from core.store import Journal
 from core.tasks import Tasks
+from recorder.files import file_facts, local_path, purge_files
 from recorder.index import RecordingIndex
 from recorder.model import RecordingConfig
-from recorder.policy import Held, Record, decide, purge_due, recording_path
+from recorder.monitoring import SPY_OPTIONS, Monitoring
+from recorder.policy import Record, decide, recording_path
 
-SPY_OPTIONS = {"listen": "qEd", "whisper": "qEdw", "barge": "qEdB"}
-SPY_CODES = {"*31": "listen", "*32": "whisper", "*33": "barge"}
-PAUSE_KEYS = ("*", "7")  # an agent's DTMF during the call toggles the pause
+PAUSE_CODE = "*7"  # pressed by the agent during the call: pause, or resume
 
 
 @dataclass(slots=True)
@@ -56,19 +65,9 @@ class Segment:
     paused: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    """What the recorder needs to know of someone in agents.yaml."""
-
-    id: str
-    role: str
-    device: str
-    extension: str | None
-
-
 class RecorderService:
     def __init__(self, bus: Bus, ami: AmiClient, index: RecordingIndex, journal: Journal,
-                 registry: Registry, config: RecordingConfig, people: list[Person], *,
+                 registry: Registry, config: RecordingConfig, directory: Directory, *,
                  clock: Callable[[], float] = time.time, settle: float = 1.0) -> None:
         self.bus = bus
         self.ami = ami
@@ -76,7 +75,7 @@ class RecorderService:
         self.journal = journal
         self.registry = registry
         self.config = config
-        self.people = {p.id: p for p in people}
+        self.people = directory
         self.clock = clock
         self.settle = settle  # wait for Asterisk to close a file before checking it
         self.active: dict[str, Segment] = {}  # call_id -> its open segment
@@ -84,15 +83,36 @@ class RecorderService:
         self.skipped: dict[str, tuple[str, str | None, str | None]] = {}  # call -> policy, agent, queue
         self.calls: dict[str, str] = {}  # call_id -> kind
         self.by_agent: dict[str, tuple[str, str]] = {}  # agent -> (call_id, agent channel)
-        self.keys: dict[str, tuple[str, float]] = {}  # agent channel -> (keys so far, when)
-        self.spies: dict[str, str] = {}  # spy leg channel -> supervisor
+        self.by_channel: dict[str, str] = {}  # agent channel -> agent
         self.tasks = Tasks(structlog.get_logger("recorder"), "recorder.task_failed")
+        self.monitoring = Monitoring(bus, ami, index, journal, directory, self.tasks, clock,
+                                     self.by_agent.get)
         self.log = structlog.get_logger("recorder")
         bus.subscribe(CallStarted, self._started)
         bus.subscribe(CallAnswered, self._answered)
         bus.subscribe(CallConnected, self._connected)
         bus.subscribe(CallEnded, self._ended)
-        bus.subscribe(CallStepped, self._stepped)
+        bus.subscribe(CardDataCollection, self._card_data)
+
+    def register(self, commands: c.Commands, codes: FeatureCodes, keypad: Keypad) -> None:
+        """Agents' recording commands, supervisors' monitoring (MQTT and `*31`-`*33` from
+        their phones), and `*7` pressed during a call."""
+        def own(action: str) -> Callable[[str, c.Command], str | None]:
+            return lambda agent, _cmd: self.command(agent, action)
+
+        def spy(mode: str) -> Callable[[str, c.Listen | c.Whisper | c.Barge], str | None]:
+            return lambda agent, cmd: self.command(agent, mode, cmd.agent)
+
+        own_actions: dict[type[c.Command], str] = {
+            c.PauseRecording: "pause_recording", c.ResumeRecording: "resume_recording",
+            c.StartRecording: "start_recording", c.StopRecording: "stop_recording"}
+        for kind, action in own_actions.items():
+            commands.register(kind, own(action))
+        commands.register(c.Listen, spy("listen"))
+        commands.register(c.Whisper, spy("whisper"))
+        commands.register(c.Barge, spy("barge"))
+        codes.on("*3", self.monitoring.spy_code)
+        keypad.on(PAUSE_CODE, self._pause_key)
 
     def start(self) -> None:
         self._check_directory()
@@ -121,9 +141,6 @@ class RecorderService:
 
     def _started(self, ev: CallStarted) -> None:
         self.calls[ev.call_id] = ev.kind
-        code, rest = ev.dnis[:3], ev.dnis[3:]
-        if ev.context == "centralita-agents" and code in SPY_CODES and not ev.adopted:
-            self._spawn(self._spy_from_phone(ev, SPY_CODES[code], rest))
 
     def _answered(self, ev: CallAnswered) -> None:
         """Policies that start at `answer` record the IVR and the queue wait too; they are
@@ -139,7 +156,11 @@ class RecorderService:
         call = self.registry.calls.get(ev.call_id)
         if call is None:
             return
+        old = self.by_agent.get(ev.agent_id)
+        if old is not None:
+            self.by_channel.pop(old[1], None)
         self.by_agent[ev.agent_id] = (ev.call_id, ev.agent_channel)
+        self.by_channel[ev.agent_channel] = ev.agent_id
         current = self.active.get(ev.call_id)
         if current is not None and current.agent is None:  # recording since the answer
             current.agent, current.queue = ev.agent_id, ev.queue or None
@@ -180,8 +201,8 @@ class RecorderService:
                   "customer_number": number, "policy": policy_name, "format": policy.format,
                   "channel": channel, "path": decision.path, "started_at": now}
         try:
-            await self.ami.send("MixMonitor", {"Channel": channel, "File": decision.path,
-                                               "Options": "b" if decision.bridged_only else ""})
+            await self.ami.send(actions.mixmonitor(channel, decision.path,
+                                                   bridged_only=decision.bridged_only))
         except AmiError as exc:
             # No recording, but a row that says so: nothing half-way without a trace.
             self.index.submit_start(self.journal, {**fields, "status": "failed", "ended_at": now,
@@ -197,6 +218,8 @@ class RecorderService:
             "segment": n, "policy": policy_name, "path": decision.path, "agent": agent}))
         self.log.info("recorder.started", call_id=call_id, agent=agent, queue=queue,
                       segment=n, path=decision.path)
+        if call_id not in self.calls:  # the call ended while Asterisk was starting it
+            self._close(seg, "hangup")
         return None
 
     async def _stop(self, call_id: str, why: str) -> None:
@@ -204,7 +227,7 @@ class RecorderService:
         if seg is None:
             return
         with contextlib.suppress(AmiError):
-            await self.ami.send("StopMixMonitor", {"Channel": seg.channel})
+            await self.ami.send(actions.stop_mixmonitor(seg.channel))
         self._close(seg, why)
 
     def _ended(self, ev: CallEnded) -> None:
@@ -214,7 +237,7 @@ class RecorderService:
         for agent, (call_id, channel) in list(self.by_agent.items()):
             if call_id == ev.call_id:
                 del self.by_agent[agent]
-                self.keys.pop(channel, None)
+                self.by_channel.pop(channel, None)
         seg = self.active.get(ev.call_id)
         if seg is not None:
             self._close(seg, "hangup")
@@ -255,10 +278,9 @@ class RecorderService:
 
     # --- pauses -----------------------------------------------------------------------
 
-    def _stepped(self, ev: CallStepped) -> None:
-        if ev.kind == "ivr.payment_capture" and ev.call_id in self.active:
-            started = ev.data.get("state") == "started"
-            self._spawn(self._mute(ev.call_id, "card_data", started))
+    def _card_data(self, ev: CardDataCollection) -> None:
+        if ev.call_id in self.active:
+            self._spawn(self._mute(ev.call_id, "card_data", ev.active))
 
     async def _mute(self, call_id: str, reason: str, on: bool) -> str | None:
         seg = self.active.get(call_id)
@@ -276,9 +298,7 @@ class RecorderService:
         now = self.clock()
         if bool(seg.muted) != was_muted:
             try:
-                await self.ami.send("MixMonitorMute", {"Channel": seg.channel,
-                                                       "Direction": "both",
-                                                       "State": "1" if seg.muted else "0"})
+                await self.ami.send(actions.mixmonitor_mute(seg.channel, bool(seg.muted)))
             except AmiError as exc:
                 self.log.warning("recorder.mute_failed", call_id=call_id, error=str(exc))
                 (seg.muted.discard if on else seg.muted.add)(reason)
@@ -295,23 +315,16 @@ class RecorderService:
                                      now, {"segment": seg.number, "reason": reason}))
         return None
 
-    def on_ami_event(self, ev: AmiEvent) -> None:
-        """An agent presses * 7 during a recorded call: pause, or resume."""
-        if not isinstance(ev, DTMFEnd) or ev.direction != "Received":
-            return
-        agent = next((a for a, (_, ch) in self.by_agent.items() if ch == ev.channel), None)
+    def _pause_key(self, channel: str, _code: str, _body: str) -> bool:
+        """An agent pressed *7 during a recorded call: pause, or resume."""
+        agent = self.by_channel.get(channel)
         if agent is None:
-            return
-        keys, at = self.keys.get(ev.channel, ("", 0.0))
-        now = self.clock()
-        keys = (keys if now - at < 3.0 else "") + ev.digit
-        if keys.endswith("".join(PAUSE_KEYS)):
-            keys = ""
-            call_id = self.by_agent[agent][0]
-            seg = self.active.get(call_id)
-            if seg is not None:
-                self._spawn(self._mute(call_id, "agent", "agent" not in seg.muted))
-        self.keys[ev.channel] = (keys[-len(PAUSE_KEYS):], now)
+            return False
+        call_id = self.by_agent[agent][0]
+        seg = self.active.get(call_id)
+        if seg is not None:
+            self._spawn(self._mute(call_id, "agent", "agent" not in seg.muted))
+        return True
 
     # --- an agent's commands ----------------------------------------------------------
 
@@ -322,7 +335,7 @@ class RecorderService:
         if agent_id not in self.people:
             return f"unknown agent {agent_id!r}"
         if action in SPY_OPTIONS:
-            return self.monitor(agent_id, target or "", action)
+            return self.monitoring.monitor(agent_id, target or "", action)
         current = self.by_agent.get(agent_id)
         if current is None:
             return "not on a call"
@@ -360,82 +373,6 @@ class RecorderService:
             return None
         return f"unknown action {action!r}"
 
-    # --- live monitoring --------------------------------------------------------------
-
-    def monitor(self, supervisor: str, agent: str, mode: str) -> str | None:
-        """A supervisor's own phone rings; answered, it spies on the agent's call."""
-        why = self._may_spy(supervisor, agent, mode)
-        if why is not None:
-            return why
-        _, channel = self.by_agent[agent]
-        self._spawn(self._spy_leg(supervisor, agent, channel, mode))
-        return None
-
-    def _may_spy(self, supervisor: str, agent: str, mode: str) -> str | None:
-        person = self.people.get(supervisor)
-        if person is None or person.role != "supervisor":
-            self.index.submit_audit(self.journal, self.clock(), supervisor, mode, agent,
-                                    allowed=False, detail={"why": "not a supervisor"})
-            return "only supervisors may listen to live calls"
-        if agent not in self.people:
-            return f"unknown agent {agent!r}"
-        if agent not in self.by_agent:
-            return f"agent {agent} is not on a call"
-        if mode not in SPY_OPTIONS:
-            return f"unknown mode {mode!r}"
-        return None
-
-    async def _spy_leg(self, supervisor: str, agent: str, channel: str, mode: str) -> None:
-        person = self.people[supervisor]
-        call_id = self.by_agent.get(agent, ("", ""))[0]
-        now = self.clock()
-        self.index.submit_audit(self.journal, now, supervisor, mode, agent, allowed=True,
-                                detail={"call_id": call_id, "from": "mqtt"})
-        self.bus.publish(CallStepped(call_id, "monitor.started", now,
-                                     {"supervisor": supervisor, "agent": agent, "mode": mode}))
-        try:
-            outcome = await self.ami.originate({
-                "Channel": person.device, "Application": "ChanSpy",
-                "Data": f"{channel},{SPY_OPTIONS[mode]}", "Timeout": "30000",
-                "CallerID": f"{mode} {agent} <{agent}>"})
-            response = await asyncio.wait_for(outcome, 60)
-        except (AmiError, TimeoutError) as exc:
-            self.log.warning("recorder.spy_failed", supervisor=supervisor, agent=agent,
-                             error=str(exc))
-            return
-        if not response.success:
-            self.bus.publish(CallStepped(call_id, "monitor.unanswered", self.clock(),
-                                         {"supervisor": supervisor, "agent": agent}))
-
-    async def _spy_from_phone(self, ev: CallStarted, mode: str, agent_key: str) -> None:
-        """*31N listen, *32N whisper, *33N barge (N: agent id or extension), dialled from
-        the supervisor's own desk phone; keys 4/5/6 switch modes during it."""
-        supervisor = next((p.id for p in self.people.values()
-                           if (p.extension and p.extension == ev.caller_num)
-                           or ev.channel.startswith(p.device + "-")), "")
-        agent = next((p.id for p in self.people.values()
-                      if agent_key in (p.id, p.extension)), agent_key)
-        why = self._may_spy(supervisor, agent, mode) if supervisor else "no agent on this phone"
-        agi = self.ami.agi
-        try:
-            await agi(ev.channel, "ANSWER", timeout=10)
-            if why is not None:
-                self.bus.publish(CallStepped(ev.call_id, "monitor.refused", self.clock(),
-                                             {"supervisor": supervisor, "agent": agent,
-                                              "why": why}))
-                await agi(ev.channel, "EXEC Playback invalid", timeout=30)
-                await agi(ev.channel, "HANGUP", timeout=10)
-                return
-            call_id, channel = self.by_agent[agent]
-            self.index.submit_audit(self.journal, self.clock(), supervisor, mode, agent,
-                                    allowed=True, detail={"call_id": call_id, "from": "phone"})
-            self.bus.publish(CallStepped(call_id, "monitor.started", self.clock(),
-                                         {"supervisor": supervisor, "agent": agent, "mode": mode}))
-            await agi(ev.channel, f"EXEC ChanSpy {channel},{SPY_OPTIONS[mode]}", timeout=14400)
-            await agi(ev.channel, "HANGUP", timeout=10)
-        except AmiError:
-            return
-
     # --- retention --------------------------------------------------------------------
 
     async def _retention(self) -> None:
@@ -452,56 +389,3 @@ class RecorderService:
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         return self.tasks.spawn(coro)
-
-
-def file_facts(path: Path) -> tuple[int | None, str | None]:
-    """(size, 'sha256:<hex>') of a file, or (None, None) when it is not there."""
-    try:
-        h = hashlib.sha256()
-        size = 0
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-                size += len(chunk)
-    except OSError:
-        return None, None
-    return size, "sha256:" + h.hexdigest()
-
-
-def local_path(config: RecordingConfig, path: str) -> Path:
-    """Where the engine sees a file Asterisk wrote at `path`."""
-    seen = config.seen_directory
-    if seen is None or not path.startswith(config.directory):
-        return Path(path)
-    return seen / path[len(config.directory):].lstrip("/")
-
-
-async def purge_files(index: RecordingIndex, config: RecordingConfig, *, actor: str, now: float,
-                      dry_run: bool = False) -> list[int]:
-    """Delete files past their policy's retention (never on legal hold); rows stay, with
-    status `deleted`, and each deletion is in the audit log. Returns the recording ids."""
-    log = structlog.get_logger("recorder")
-    if config.seen_directory is None:
-        log.warning("recorder.purge_skipped", why="the recordings directory is not visible")
-        return []
-    rows = await index.purgeable()
-    days = {name: p.retain_days for name, p in config.policies.items()}
-    due = purge_due((Held(r.id, r.policy, r.ended_at.timestamp() if r.ended_at else None,
-                          r.status, r.legal_hold) for r in rows), days, now)
-    if dry_run:
-        return due
-    paths = {r.id: r.path for r in rows}
-    done = []
-    for rec_id in due:
-        local = local_path(config, paths[rec_id])
-        try:
-            await asyncio.to_thread(local.unlink, True)
-        except OSError as exc:
-            log.warning("recorder.delete_failed", recording=rec_id, error=str(exc))
-            continue
-        await index.mark_deleted(rec_id, now)
-        await index.audit(now, actor, "delete", str(rec_id), allowed=True,
-                          detail={"path": paths[rec_id], "why": "retention"})
-        log.info("recorder.deleted", recording=rec_id, path=paths[rec_id])
-        done.append(rec_id)
-    return done

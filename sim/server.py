@@ -63,7 +63,7 @@ class _Session(asyncio.Protocol):
 
     def respond(self, action: Message, pairs: Pairs) -> None:
         head, rest = pairs[0], pairs[1:]
-        aid = [("ActionID", action.action_id)] if "actionid" in action._index else []
+        aid = [("ActionID", action.action_id)] if "actionid" in action.index else []
         self.write(format_message([head, *aid, *rest]))
 
     def close(self) -> None:

@@ -15,13 +15,14 @@ from collections.abc import Callable
 
 import pytest
 
+from app.engine import Engine
 from asterisk.client import AmiClient, AmiUrl
 from asterisk.errors import AmiError
 from asterisk.events import AmiEvent, AsyncAGIStart, Hangup
-from core.app import Engine
 from core.settings import AmiSettings, DatabaseSettings, MqttSettings, Settings
 from core.store import Store
 from tests.conftest import until
+from tests.integration.conftest import send
 
 AMI_URL = os.environ.get("AMI_URL")
 pytestmark = pytest.mark.skipif(not AMI_URL, reason="AMI_URL not set: no real Asterisk")
@@ -30,8 +31,7 @@ pytestmark = pytest.mark.skipif(not AMI_URL, reason="AMI_URL not set: no real As
 async def test_real_asterisk_answers_ping_and_lists_channels() -> None:
     assert AMI_URL
     c = AmiClient(AmiUrl.parse(AMI_URL))
-    await c.connect()
-    c._ready.set()
+    await c.connect(ready=True)
     assert (await c.send("Ping")).get("Ping") == "Pong"
     listing = await c.send_list("CoreShowChannels")
     assert listing.complete.event == "CoreShowChannelsComplete"
@@ -49,8 +49,7 @@ async def test_slice_on_real_asterisk(tmp_path: object, mqtt_url: str) -> None:
 
     seen: list[AmiEvent] = []
     watcher = AmiClient(AmiUrl.parse(AMI_URL), on_event=seen.append)
-    await watcher.connect()
-    watcher._ready.set()
+    await watcher.connect(ready=True)
     outcome = await watcher.originate({
         "Channel": "Local/100@centralita-in", "Application": "Wait", "Data": "20",
         "CallerID": "Real Test <600999>"})
@@ -123,8 +122,7 @@ async def test_one_menu_path_on_real_asterisk(tmp_path: object) -> None:
     await engine.ami.wait_ready(10)
     seen: list[AmiEvent] = []
     watcher = AmiClient(AmiUrl.parse(AMI_URL), on_event=seen.append)
-    await watcher.connect()
-    watcher._ready.set()
+    await watcher.connect(ready=True)
     await watcher.originate({"Channel": "Local/100@centralita-in", "Application": "Wait",
                              "Data": "30", "CallerID": "IVR Test <600998>"})
     loop = asyncio.get_running_loop()
@@ -201,8 +199,7 @@ class Lab:
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Lab:
-        await self.watcher.connect()
-        self.watcher._ready.set()
+        await self.watcher.connect(ready=True)
         listing = await self.watcher.send_list("CoreShowChannels")  # a clean PBX to start
         for item in listing.items:
             with contextlib.suppress(AmiError):  # its other half may have taken it along
@@ -222,6 +219,12 @@ class Lab:
 
     async def until(self, what: str, check: Callable[[], bool], timeout: float = 20) -> None:
         await until(check, timeout, what)  # a real Asterisk is slower: a longer default
+
+    def state(self, agent: str) -> str:
+        return self.engine.pool.state(agent)
+
+    def send(self, agent: str, action: str, **fields: object) -> str | None:
+        return send(self.engine, agent, action, **fields)
 
     def commands(self, channel: str) -> list[str]:
         return [e.message.get("Command") for e in self.seen
@@ -245,11 +248,9 @@ class Lab:
     async def consulting(self, number: str) -> str:
         """A caller with agent 1001, who has put them on hold to talk to 1002."""
         caller = await self.caller_in_queue(number)
-        acd = self.engine.acd
-        assert acd is not None
-        await self.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
-        assert acd.consults.consult("1001", "1002") is None
-        await self.until("1001 talking to 1002", lambda: acd.status["1002"].state == "on_call")
+        await self.until("agent 1001 on the call", lambda: self.state("1001") == "on_call")
+        assert self.send("1001", "consult", target="1002") is None
+        await self.until("1001 talking to 1002", lambda: self.state("1002") == "on_call")
         return caller
 
     async def interactions(self) -> list[object]:
@@ -274,11 +275,9 @@ async def test_acd_connects_a_queued_caller_to_an_agent_on_real_asterisk(tmp_pat
         entered = [e.message.get("Channel") for e in lab.seen if e.name == "BridgeEnter"]
         assert caller in entered
         assert any(c.startswith("Local/agent1001@centralita-lab") for c in entered)
-        acd = lab.engine.acd
-        assert acd is not None
-        await lab.until("agent on the call", lambda: acd.status["1001"].state == "on_call")
+        await lab.until("agent on the call", lambda: lab.state("1001") == "on_call")
         await lab.watcher.send("Hangup", {"Channel": caller})
-        await lab.until("wrap-up", lambda: acd.status["1001"].state in ("wrapup", "ready"))
+        await lab.until("wrap-up", lambda: lab.state("1001") in ("wrapup", "ready"))
         await lab.until("agent's leg hung up", lambda: any(
             isinstance(e, Hangup) and e.channel.startswith("Local/agent1001@centralita-lab")
             for e in lab.seen))
@@ -301,16 +300,14 @@ async def test_a_callback_keeps_the_place_and_dials_back_on_real_asterisk(tmp_pa
         await lab.until("the caller thanked and gone", lambda: any(
             isinstance(e, Hangup) and e.channel == caller for e in lab.seen))
         assert 'SAY DIGITS 600995 ""' in lab.commands(caller)
-        acd = lab.engine.acd
-        assert acd is not None
-        assert acd.command("1001", "login") is None
+        assert lab.send("1001", "login") is None
         await lab.until("the customer called back and bridged", lambda: any(
             e.name == "BridgeEnter" and e.message.get("Channel", "").startswith(
                 "Local/cust600995@centralita-lab") for e in lab.seen), 30)
         customer = next(e.message.get("Channel") for e in lab.seen if e.name == "BridgeEnter"
                         and e.message.get("Channel", "").startswith("Local/cust600995"))
         await lab.watcher.send("Hangup", {"Channel": customer})
-        await lab.until("wrap-up", lambda: acd.status["1001"].state in ("wrapup", "ready"))
+        await lab.until("wrap-up", lambda: lab.state("1001") in ("wrapup", "ready"))
         rows = await lab.interactions()
     origin, back = rows
     assert origin.outcome == "callback"  # type: ignore[attr-defined]
@@ -364,17 +361,15 @@ async def test_a_blind_transfer_to_another_queue_on_real_asterisk(tmp_path: obje
     session in [centralita-legs] `xfer`, and the engine queues them for billing."""
     async with Lab(tmp_path, login=True) as lab:
         caller = await lab.caller_in_queue("600993")
-        acd = lab.engine.acd
-        assert acd is not None
-        await lab.until("agent 1001 on the call", lambda: acd.status["1001"].state == "on_call")
-        assert acd.transfer("1001", "queue:billing") is None
-        await lab.until("the caller with 1002", lambda: acd.status["1002"].state == "on_call")
+        await lab.until("agent 1001 on the call", lambda: lab.state("1001") == "on_call")
+        assert lab.send("1001", "transfer", target="queue:billing") is None
+        await lab.until("the caller with 1002", lambda: lab.state("1002") == "on_call")
         starts = [e.channel for e in lab.seen if isinstance(e, AsyncAGIStart)]
         assert starts.count(caller) == 2  # a new AGI session after the transfer
         assert any(isinstance(e, Hangup) and e.channel.startswith("Local/agent1001@centralita-lab")
                    and e.channel.endswith(";1") for e in lab.seen)
         await lab.watcher.send("Hangup", {"Channel": caller})
-        await lab.until("wrap-up", lambda: acd.status["1002"].state in ("wrapup", "ready"))
+        await lab.until("wrap-up", lambda: lab.state("1002") in ("wrapup", "ready"))
         [row] = await lab.interactions()
     assert (row.queue, row.agent, row.outcome) == ("billing", "1002", "answered")  # type: ignore[attr-defined]
 
@@ -385,11 +380,9 @@ async def test_consult_then_conference_then_complete_on_real_asterisk(tmp_path: 
     with BridgeAdd."""
     async with Lab(tmp_path, login=True) as lab:
         caller = await lab.consulting("600991")
-        acd = lab.engine.acd
-        assert acd is not None
         assert any(e.name == "MusicOnHoldStart" and e.message.get("Channel") == caller
                    for e in lab.seen[-200:])
-        assert acd.consults.finish("1001", "conference") is None
+        assert lab.send("1001", "conference") is None
         await lab.until("three in one bridge", lambda: any(
             e.name == "BridgeEnter" and e.message.get("Channel", "").startswith(
                 "Local/agent1002") and e.message.get("BridgeNumChannels") == "3"
@@ -399,21 +392,19 @@ async def test_consult_then_conference_then_complete_on_real_asterisk(tmp_path: 
             1 for e in lab.seen if isinstance(e, Hangup)
             and e.channel.startswith(("Local/agent1001", "Local/agent1002"))
             and e.channel.endswith(";1")) >= 2)
-        await lab.until("1002 free", lambda: acd.status["1002"].state == "ready")
+        await lab.until("1002 free", lambda: lab.state("1002") == "ready")
 
 
 async def test_consult_then_complete_on_real_asterisk(tmp_path: object) -> None:
     async with Lab(tmp_path, login=True) as lab:
         caller = await lab.consulting("600990")
-        acd = lab.engine.acd
-        assert acd is not None
-        assert acd.consults.finish("1001", "complete") is None
-        await lab.until("1001 done", lambda: acd.status["1001"].state in ("wrapup", "ready"))
+        assert lab.send("1001", "consult_complete") is None
+        await lab.until("1001 done", lambda: lab.state("1001") in ("wrapup", "ready"))
         await asyncio.sleep(1.0)
-        assert acd.status["1002"].state == "on_call"  # the caller stays with 1002
+        assert lab.state("1002") == "on_call"  # the caller stays with 1002
         assert not any(isinstance(e, Hangup) and e.channel == caller for e in lab.seen)
         await lab.watcher.send("Hangup", {"Channel": caller})
-        await lab.until("1002 done", lambda: acd.status["1002"].state in ("wrapup", "ready"))
+        await lab.until("1002 done", lambda: lab.state("1002") in ("wrapup", "ready"))
         [row] = await lab.interactions()
     assert (row.agent, row.outcome) == ("1002", "answered")  # type: ignore[attr-defined]
 
@@ -421,17 +412,15 @@ async def test_consult_then_complete_on_real_asterisk(tmp_path: object) -> None:
 async def test_an_internal_call_to_a_colleague_on_real_asterisk(tmp_path: object) -> None:
     """A desk phone (a Local channel into [centralita-agents]) dials agent 1002."""
     async with Lab(tmp_path, login=True) as lab:
-        acd = lab.engine.acd
-        assert acd is not None
         await lab.watcher.originate({"Channel": "Local/1002@centralita-agents", "Application": "Wait",
                                      "Data": "30", "CallerID": "Desk <1001>"})
-        await lab.until("1002 talking", lambda: acd.status["1002"].state == "on_call")
+        await lab.until("1002 talking", lambda: lab.state("1002") == "on_call")
         await lab.until("the two bridged", lambda: any(
             e.name == "BridgeEnter" and e.message.get("Channel", "").startswith("Local/agent1002")
             for e in lab.seen))
         phone = next(e.channel for e in lab.seen if isinstance(e, AsyncAGIStart)
                      and e.channel.startswith("Local/1002@centralita-agents"))
         await lab.watcher.send("Hangup", {"Channel": phone})
-        await lab.until("1002 free", lambda: acd.status["1002"].state == "ready")
+        await lab.until("1002 free", lambda: lab.state("1002") == "ready")
         [row] = await lab.interactions()
     assert (row.kind, row.agent, row.outcome) == ("internal", "1002", "answered")  # type: ignore[attr-defined]

@@ -6,125 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
-from core.app import Engine
-from core.events import CallRouted
-from core.settings import (
-    AcdSettings,
-    AmiSettings,
-    DatabaseSettings,
-    IvrSettings,
-    MqttSettings,
-    Settings,
-)
 from core.store import Store
 from sim.endpoints import Endpoint, caller
-from sim.pbx import Channel, Pbx
-from sim.server import AmiServer
+from sim.pbx import Channel
 from tests.conftest import until
-from tests.integration.test_slice import Subscriber
-
-Sim = tuple[Pbx, AmiServer]
-
-IVR = """\
-default_menu: main
-nodes:
-  main:
-    type: menu
-    prompts: [hello-world]
-    options:
-      "1": {queue: support, skills: {support: 2}}
-    timeout: 3
-    retries: 0
-    fallback: {queue: support}
-"""
-QUEUES = """\
-queues:
-  support:
-    skills: {support: 1}
-    ring_timeout: 2
-    wrapup: 1
-"""
-AGENTS = """\
-skills: [support]
-agents:
-  - {id: "1001", device: PJSIP/agent1001, extension: "1001", skills: {support: 5},
-     queues: {support: 0}, login: true, max_no_answer: 2}
-  - {id: "1002", device: PJSIP/agent1002, extension: "1002", skills: {support: 5},
-     queues: {support: 0}, login: true, max_no_answer: 2}
-"""
-
-
-class Rig:
-    def __init__(self, pbx: Pbx, server: AmiServer, engine: Engine, db: str) -> None:
-        self.pbx, self.server, self.engine, self.db = pbx, server, engine, db
-        self.routed: list[CallRouted] = []
-        engine.bus.subscribe(CallRouted, self.routed.append)
-
-    def call(self, number: str = "+34911000000", patience: float = 120.0) -> Channel:
-        return self.pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
-                                      caller_num=number,
-                                      endpoint=caller(((0.3, "1"),), patience=patience,
-                                                      reactive=True))
-
-    async def states(self, agent: str) -> list[str]:
-        await self.engine.journal.drain()
-        from sqlalchemy import select
-
-        from core.models import AgentStateChange
-
-        store = Store(self.db)
-        try:
-            async with store.session() as s:
-                rows = await s.scalars(select(AgentStateChange.state)
-                                       .where(AgentStateChange.agent_id == agent)
-                                       .order_by(AgentStateChange.id))
-                return list(rows)
-        finally:
-            await store.close()
-
-    async def interaction(self, ch: Channel) -> Any:
-        await self.engine.journal.drain()
-        from sqlalchemy import select
-
-        from core.models import Interaction
-
-        store = Store(self.db)
-        try:
-            async with store.session() as s:
-                return await s.scalar(select(Interaction).where(Interaction.channel == ch.name))
-        finally:
-            await store.close()
-
-
-@pytest.fixture
-async def acd(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
-              run_engine: Callable[..., Any]) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
-    pbx, server = sim
-
-    async def make(phones: dict[str, Endpoint], prefix: str = "acd/", queues: str = QUEUES,
-                   agents: str = AGENTS) -> Rig:
-        for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents)):
-            (tmp_path / name).write_text(text)
-        db = database_url  # SQLite, and PostgreSQL when it is there
-        settings = Settings(
-            ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
-            database=DatabaseSettings(url=db),
-            mqtt=MqttSettings(url=mqtt_url, prefix=prefix, client_id=uuid.uuid4().hex[:8]),
-            ivr=IvrSettings(file=str(tmp_path / "ivr.yaml")),
-            acd=AcdSettings(queues=str(tmp_path / "queues.yaml"),
-                            agents=str(tmp_path / "agents.yaml")))
-        pbx.endpoints.update(phones)
-        engine = Engine(settings)
-        await run_engine(engine)
-        return Rig(pbx, server, engine, db)
-
-    yield make
+from tests.integration.conftest import AGENTS, QUEUES, Rig, Subscriber
 
 
 def originates(rig: Rig) -> list[str]:
@@ -158,7 +47,7 @@ async def test_a_queued_caller_reaches_an_agent_with_a_screenpop(
     row = await rig.interaction(ch)
     assert (row.queue, row.agent, row.outcome) == ("support", agent, "answered")
     assert row.connected_at is not None and row.wait_s is not None and row.talk_s > 0
-    await until(lambda: rig.engine.acd.status[agent].state == "ready", 5, "wrap-up to end")  # type: ignore[union-attr]
+    await until(lambda: rig.state(agent) == "ready", 5, "wrap-up to end")
     assert await rig.states(agent) == ["ready", "reserved", "on_call", "wrapup", "ready"]
     states = [p["state"] for t, p in sub.messages if t == f"{prefix}agents/{agent}/state"]
     assert states[:4] == ["ready", "reserved", "on_call", "wrapup"]
@@ -169,10 +58,10 @@ async def test_ring_no_answer_returns_the_caller_and_pauses_a_repeat_offender(
     rig = await acd({"agent1001": Endpoint(ring="noanswer"),
                      "agent1002": Endpoint(ring="noanswer")})
     ch = rig.call()
-    await until(lambda: all(s.state == "paused" for s in rig.engine.acd.status.values()),  # type: ignore[union-attr]
+    await until(lambda: all(s.state == "paused" for s in rig.statuses()),
                 15, "both agents paused for not answering")
     assert not ch.gone and ch.bridge is None  # still waiting, in their place
-    assert {s.reason for s in rig.engine.acd.status.values()} == {"no_answer"}  # type: ignore[union-attr]
+    assert {s.reason for s in rig.statuses()} == {"no_answer"}
     assert len(originates(rig)) == 4  # two misses each
     # Each miss ran Asterisk's "OutgoingSpoolFailed" at `failed`: hung up, not a new call.
     assert list(rig.engine.registry.calls) == [rig.engine.registry.call_of(ch.name).call_id]  # type: ignore[union-attr]
@@ -183,15 +72,17 @@ async def test_a_caller_who_hangs_up_while_the_agent_rings_leaves_no_zombie(
         acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({"agent1001": Endpoint(answer_after=30.0),
                      "agent1002": Endpoint(answer_after=30.0)})
-    ch = rig.call(patience=3.0)  # queued at ~2.3 s, gives up during the first 2 s ring
+    # Queued at ~0.8 s (sim time: answer 0.5 s, a key 0.3 s into the menu); the first
+    # 2 s ring ends at ~2.8 s at the earliest: the caller gives up during it.
+    ch = rig.call(patience=2.0)
     await until(lambda: any(c.name.startswith("PJSIP/agent") for c in rig.pbx.channels.values()),
                 10, "an agent phone to ring")
     await until(lambda: ch.gone, 10, "the caller to give up")
     await until(lambda: not any(c.name.startswith("PJSIP/agent") for c in rig.pbx.channels.values()),
                 10, "the ring to stop")
-    await until(lambda: all(s.state == "ready" for s in rig.engine.acd.status.values()),  # type: ignore[union-attr]
+    await until(lambda: all(s.state == "ready" for s in rig.statuses()),
                 10, "agents ready again")
-    assert {s.misses for s in rig.engine.acd.status.values()} == {0}  # type: ignore[union-attr]
+    assert {s.misses for s in rig.statuses()} == {0}
     row = await rig.interaction(ch)
     assert row.outcome == "abandoned" and row.data["abandoned"]["queue"] == "support"
     assert not [m for m in rig.server.received if m.get("Action") == "Bridge"]
@@ -306,13 +197,13 @@ async def test_a_caller_who_takes_a_callback_keeps_their_place_and_is_called_bac
                                                                     "600555123", origin.id)
     assert abs(cb.entered_at.timestamp() - origin.queued_at.timestamp()) < 0.01  # its place
 
-    assert rig.engine.acd.command("1001", "login") is None  # type: ignore[union-attr]
+    assert rig.send("1001", "login") is None
     await until(lambda: any(c.name.startswith("PJSIP/600555123@trunk") and c.bridge is not None
                             for c in rig.pbx.channels.values()),
                 15, "the customer to be called back and bridged to the agent")
     orig = [m for m in rig.server.received if m.get("Action") == "Originate"]
     assert [m.get("Channel") for m in orig] == ["PJSIP/agent1001", "PJSIP/600555123@trunk"]
-    await until(lambda: rig.engine.acd.status["1001"].state == "wrapup", 15,  # type: ignore[union-attr]
+    await until(lambda: rig.state("1001") == "wrapup", 15,
                 "the call to end and the agent to wrap up")
     [cb] = await callbacks(rig)
     assert (cb.status, cb.result, cb.attempts) == ("done", "connected", 1)
@@ -330,11 +221,11 @@ async def test_a_callback_nobody_answers_is_retried_then_given_up(
     queues = CALLBACK_QUEUES.replace("callback: {", "callback: {ask_number: false, ")
     rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
                      "+34911000077@trunk": Endpoint(ring="noanswer")}, queues=queues, agents=agents)
-    assert rig.engine.acd.command("1001", "pause", "break") is None  # type: ignore[union-attr]
+    assert rig.send("1001", "pause", reason="break") is None
     ch = take_callback(rig)
     await until(lambda: ch.gone, 20, "the caller to take a callback")
     assert "GET DATA vm-enter-num-to-call 6000 16" not in caller_commands(rig, ch)
-    assert rig.engine.acd.command("1001", "ready") is None  # type: ignore[union-attr]
+    assert rig.send("1001", "ready") is None
     rows: list[Any] = []
     for _ in range(300):
         rows = await callbacks(rig)
@@ -346,9 +237,9 @@ async def test_a_callback_nobody_answers_is_retried_then_given_up(
     dials = [m for m in rig.server.received
              if m.get("Action") == "Originate" and "@trunk" in m.get("Channel", "")]
     assert len(dials) == 2
-    await until(lambda: rig.engine.acd.status["1001"].state == "ready", 5,  # type: ignore[union-attr]
+    await until(lambda: rig.state("1001") == "ready", 5,
                 "the agent ready again")
-    assert rig.engine.acd.status["1001"].misses == 0  # type: ignore[union-attr]
+    assert rig.status("1001").misses == 0
     agent_cmds = [m.get("Command") for m in rig.server.received
                   if m.get("Action") == "AGI" and m.get("Channel", "").startswith("PJSIP/agent")]
     assert agent_cmds.count("EXEC Playback number-not-answering") == 2
@@ -369,7 +260,7 @@ async def test_a_callback_survives_an_engine_restart(acd: Callable[..., Awaitabl
                        queues=CALLBACK_QUEUES, agents=agents)
     await until(lambda: any(c.name.startswith("PJSIP/+34911000077@trunk") and c.bridge is not None
                             for c in second.pbx.channels.values()), 15, "the callback after restart")
-    await until(lambda: second.engine.acd.status["1001"].state == "wrapup", 15,  # type: ignore[union-attr]
+    await until(lambda: second.state("1001") == "wrapup", 15,
                 "the callback to finish")
     [cb] = await callbacks(second)
     assert (cb.status, cb.attempts, cb.number) == ("done", 1, "+34911000077")
@@ -406,7 +297,7 @@ async def test_agents_command_their_state_over_mqtt_and_bad_commands_are_refused
                             "login: false, max_no_answer: 2}\n  - {id: \"1002\"")
     async with Subscriber(mqtt_url, prefix) as sub:
         rig = await acd({}, prefix, agents=agents)
-        await until(lambda: rig.engine.commands is not None and rig.engine.commands.subscribed,
+        await until(lambda: rig.engine.listener is not None and rig.engine.listener.subscribed,
                     10, "the command listener")
         host, port = mqtt_url.removeprefix("mqtt://").split(":")
         async with aiomqtt.Client(host, int(port)) as client:
@@ -419,9 +310,9 @@ async def test_agents_command_their_state_over_mqtt_and_bad_commands_are_refused
                 return [p for t, p in sub.messages if t.endswith(f"{agent}/replies")][-1]
 
             assert (await send("1001", '{"action": "pause", "reason": "break"}'))["error"] == \
-                "cannot go from logged_out to paused"
+                "cannot pause while logged out"
             assert (await send("1001", '{"action": "login", "request": "r1"}')) == \
-                {"v": 1, "ok": True, "error": None, "request": "r1"}
+                {"v": 1, "ok": True, "error": None, "request": "r1", "action": "login"}
             bad_reason = await send("1001", '{"action": "pause", "reason": "nap"}')
             assert not bad_reason["ok"] and "pause reason must be one of" in bad_reason["error"]
             assert (await send("1001", '{"action": "pause", "reason": "lunch"}'))["ok"]
@@ -433,7 +324,7 @@ async def test_agents_command_their_state_over_mqtt_and_bad_commands_are_refused
                 "not in wrap-up (paused)"
             assert (await send("1001", '{"action": "ready"}'))["ok"]
     assert await rig.states("1001") == ["ready", "paused", "ready"]
-    assert rig.engine.acd.status["1001"].state == "ready"  # type: ignore[union-attr]
+    assert rig.state("1001") == "ready"
 
 
 async def test_an_agent_leg_that_vanishes_mid_ring_sends_the_call_to_another_agent(
@@ -457,7 +348,7 @@ async def test_a_failed_bridge_returns_the_caller_to_the_queue(
     # 1001 answers and drops the call at once: the Bridge finds no channel.
     rig = await acd({"agent1001": Endpoint(answer_after=0.2, talk_time=0.0),
                      "agent1002": Endpoint(answer_after=1.0, talk_time=5.0)})
-    rig.engine.acd.set_state("1002", "paused", 0.0, reason="break")  # type: ignore[union-attr]
+    assert rig.send("1002", "pause", reason="break") is None
     ch = rig.call()
     await until(lambda: any(m.get("Action") == "Bridge" for m in rig.server.received), 10,
                 "a bridge attempt")
@@ -478,9 +369,9 @@ async def test_a_restarted_engine_puts_waiting_callers_back_with_their_wait(
     nobody = AGENTS.replace("login: true", "login: false")
     first = await acd({}, agents=nobody)
     ch = first.call(patience=600)
-    await until(lambda: bool(first.engine.acd.waiting), 10, "the caller to queue")  # type: ignore[union-attr]
-    call_id = next(iter(first.engine.acd.waiting))  # type: ignore[union-attr]
-    queued_at = first.engine.acd.waiting[call_id].entered  # type: ignore[union-attr]
+    await until(lambda: first.waiting() == 1, 10, "the caller to queue")
+    queued = await first.interaction(ch)
+    call_id, queued_at = queued.id, queued.queued_at.timestamp()
     await first.engine.journal.drain()
     first.engine.stop.set()  # the engine goes away; Asterisk keeps the caller in AsyncAGI
     await asyncio.sleep(1.0)
@@ -508,26 +399,24 @@ async def test_a_restarted_engine_knows_which_agents_are_talking(
                        "agent1002": Endpoint(answer_after=0.3, talk_time=None)})
     ch = first.call(patience=600)
     await until(lambda: ch.bridge is not None and any(  # type: ignore[union-attr]
-        st.state == "on_call" for st in first.engine.acd.status.values()), 10,
+        st.state == "on_call" for st in first.statuses()), 10,
         "caller and agent talking")
     call_id = first.engine.registry.call_of(ch.name).call_id  # type: ignore[union-attr]
-    agent = next(a for a, st in first.engine.acd.status.items()  # type: ignore[union-attr]
-                 if st.state == "on_call")
+    agent = next(a for a, st in first.engine.pool.view.items() if st.state == "on_call")
     await first.engine.journal.drain()
     first.engine.stop.set()
     await asyncio.sleep(0.5)
 
     second = await acd({})
-    acd2 = second.engine.acd
-    assert acd2 is not None
-    await until(lambda: acd2.status[agent].state == "on_call", 10, "the agent found talking")
-    assert acd2.status[agent].call_id == call_id
-    assert acd2.agent_legs[call_id].startswith(f"PJSIP/agent{agent}")  # transfers work again
-    other = next(a for a in acd2.status if a != agent)
-    assert acd2.status[other].state == "ready"
+    await until(lambda: second.state(agent) == "on_call", 10, "the agent found talking")
+    assert second.status(agent).call_id == call_id
+    other = next(a for a in second.engine.pool if a != agent)
+    assert second.state(other) == "ready"
+    # the agent's leg is known again: a transfer is under way, not refused as "not on a call"
+    assert second.send(agent, "transfer", target="queue:nowhere") == "unknown queue 'nowhere'"
     peer = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
     second.pbx.request_hangup(ch)
-    await until(lambda: acd2.status[agent].state in ("wrapup", "ready"), 10, "wrap-up after the call")
+    await until(lambda: second.state(agent) in ("wrapup", "ready"), 10, "wrap-up after the call")
     assert peer.gone
     assert "wrapup" in await second.states(agent)
     row = await second.interaction(ch)
@@ -547,14 +436,14 @@ async def test_agents_log_in_pause_and_get_ready_from_their_phone(
     ch = await dial("*21")
     assert caller_commands(rig, ch) == ["ANSWER", "EXEC Playback agent-loginok", "HANGUP"]
     await dial("*232")
-    assert rig.engine.acd.status["1001"].reason == "lunch"  # type: ignore[union-attr]
+    assert rig.status("1001").reason == "lunch"
     await dial("*24")
     ch = await dial("*21")  # already logged in: refused, with a prompt that says so
     assert caller_commands(rig, ch)[1] == "EXEC Playback invalid"
     ch = await dial("*21", extension="5555")  # not an agent's phone
     assert caller_commands(rig, ch)[1] == "EXEC Playback invalid"
     assert await rig.states("1001") == ["ready", "paused", "ready"]
-    assert rig.engine.acd.status["1002"].state == "logged_out"  # type: ignore[union-attr]
+    assert rig.state("1002") == "logged_out"
 
 
 RING_ALL = """\
@@ -575,28 +464,24 @@ async def test_ring_all_connects_the_first_to_answer_and_stops_the_others(
     assert len(originates(rig)) == 2  # both rang at once
     await until(lambda: not any(c.name.startswith("PJSIP/agent1001")
                                 for c in rig.pbx.channels.values()), 5, "the other ring to stop")
-    acd_service = rig.engine.acd
-    assert acd_service is not None
-    assert acd_service.status["1002"].state == "on_call"
-    await until(lambda: acd_service.status["1001"].state == "ready", 5, "the loser ready again")
-    assert acd_service.status["1001"].misses == 0
+    assert rig.state("1002") == "on_call"
+    await until(lambda: rig.state("1001") == "ready", 5, "the loser ready again")
+    assert rig.status("1001").misses == 0
 
 
 async def test_wrap_up_can_be_ended_early_or_extended_once(
         acd: Callable[..., Awaitable[Rig]]) -> None:
     only_1001 = AGENTS.rsplit("  - {id: \"1002\"", 1)[0]
     rig = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=2.0)}, agents=only_1001)
-    acd_service = rig.engine.acd
-    assert acd_service is not None
     ch = rig.call()
     await until(lambda: ch.gone, 10, "the call to end")
-    await until(lambda: acd_service.status["1001"].state == "wrapup", 5, "wrap-up")
-    assert acd_service.command("1001", "extend_wrapup") is None
-    assert acd_service.command("1001", "extend_wrapup") == "wrap-up can be extended once"
+    await until(lambda: rig.state("1001") == "wrapup", 5, "wrap-up")
+    assert rig.send("1001", "extend_wrapup") is None
+    assert rig.send("1001", "extend_wrapup") == "wrap-up can be extended once"
     await asyncio.sleep(1.3)
-    assert acd_service.status["1001"].state == "wrapup"  # one more wrap-up period
-    assert acd_service.command("1001", "end_wrapup") is None
-    assert acd_service.status["1001"].state == "ready"
+    assert rig.state("1001") == "wrapup"  # one more wrap-up period
+    assert rig.send("1001", "end_wrapup") is None
+    assert rig.state("1001") == "ready"
     row = await rig.interaction(ch)
     assert row.wrapup_s is not None and row.wrapup_s >= 1.0
 
@@ -608,14 +493,12 @@ async def test_a_supervisor_moves_a_waiting_call_to_the_front(
     prefix = f"rp{uuid.uuid4().hex[:6]}/"
     rig = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=30.0)}, prefix,
                     agents=AGENTS.replace("login: true", "login: false"))
-    acd_service = rig.engine.acd
-    assert acd_service is not None
     first = rig.call("+34911000001")
-    await until(lambda: len(acd_service.waiting) == 1, 10, "first caller queued")
+    await until(lambda: rig.waiting() == 1, 10, "first caller queued")
     second = rig.call("+34911000002")
-    await until(lambda: len(acd_service.waiting) == 2, 10, "second caller queued")
-    late = next(c for c, w in acd_service.waiting.items() if w.channel == second.name)
-    await until(lambda: rig.engine.commands is not None and rig.engine.commands.subscribed, 10,
+    await until(lambda: rig.waiting() == 2, 10, "second caller queued")
+    late = rig.call_id(second)
+    await until(lambda: rig.engine.listener is not None and rig.engine.listener.subscribed, 10,
                 "commands")
     host, port = mqtt_url.removeprefix("mqtt://").split(":")
     async with Subscriber(mqtt_url, prefix) as sub, aiomqtt.Client(host, int(port)) as client:
@@ -630,7 +513,7 @@ async def test_a_supervisor_moves_a_waiting_call_to_the_front(
     replies = [p for t, p in sub.messages if t.endswith("/replies")]
     assert not replies[0]["ok"] and "not waiting in queue sales" in replies[0]["error"]
     assert replies[1]["ok"]
-    assert acd_service.command("1001", "login") is None
+    assert rig.send("1001", "login") is None
     await until(lambda: second.bridge is not None, 10, "the moved-up caller first")
     assert first.bridge is None
 
@@ -639,16 +522,14 @@ async def test_waiting_callers_leave_when_the_last_agent_logs_out(
         acd: Callable[..., Awaitable[Rig]]) -> None:
     queues = QUEUES + "    leave_empty: true\n    overflow: {voicemail: \"300@default\"}\n"
     rig = await acd({}, queues=queues)
-    acd_service = rig.engine.acd
-    assert acd_service is not None
     for agent in ("1001", "1002"):
-        assert acd_service.command(agent, "pause", "meeting") is None
+        assert rig.send(agent, "pause", reason="meeting") is None
     ch = rig.call()
-    await until(lambda: len(acd_service.waiting) == 1, 10, "the caller to queue")
-    assert acd_service.command("1001", "logout") is None
+    await until(lambda: rig.waiting() == 1, 10, "the caller to queue")
+    assert rig.send("1001", "logout") is None
     await asyncio.sleep(0.3)
     assert not ch.gone  # 1002 is still logged in (paused)
-    assert acd_service.command("1002", "logout") is None
+    assert rig.send("1002", "logout") is None
     await until(lambda: ch.gone, 10, "voicemail")
     assert "EXEC VoiceMail 300@default,u" in caller_commands(rig, ch)
 
@@ -658,13 +539,11 @@ async def test_manual_ready_after_wrap_up_when_auto_ready_is_off(
     only_1001 = AGENTS.rsplit("  - {id: \"1002\"", 1)[0]
     rig = await acd({"agent1001": Endpoint(answer_after=0.3, talk_time=1.0)},
                     queues=QUEUES + "    auto_ready: false\n", agents=only_1001)
-    acd_service = rig.engine.acd
-    assert acd_service is not None
     ch = rig.call()
     await until(lambda: ch.gone, 10, "the call to end")
     await asyncio.sleep(1.5)  # longer than the 1 s wrap-up
-    assert acd_service.status["1001"].state == "wrapup"
-    assert acd_service.command("1001", "ready") is None
+    assert rig.state("1001") == "wrapup"
+    assert rig.send("1001", "ready") is None
     row = await rig.interaction(ch)
     assert row.wrapup_s >= 1.5
 
@@ -674,7 +553,7 @@ async def test_a_full_queue_sends_new_callers_to_its_overflow(
     queues = QUEUES + "    max_length: 1\n    overflow: {message: [vm-goodbye]}\n"
     rig = await acd({}, queues=queues, agents=AGENTS.replace("login: true", "login: false"))
     first = rig.call("+34911000001")
-    await until(lambda: len(rig.engine.acd.waiting) == 1, 10, "first caller queued")  # type: ignore[union-attr]
+    await until(lambda: rig.waiting() == 1, 10, "first caller queued")
     second = rig.call("+34911000002")
     await until(lambda: second.gone, 10, "the second caller turned away")
     assert caller_commands(rig, second)[-2:] == ["EXEC Playback vm-goodbye", "HANGUP"]
@@ -688,8 +567,8 @@ async def test_supervisors_see_queue_figures_on_mqtt(
     prefix = f"acd{uuid.uuid4().hex[:6]}/"
     async with Subscriber(mqtt_url, prefix) as sub:
         rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=2.0),
-                         "agent1002": Endpoint(answer_after=0.5, talk_time=2.0)}, prefix)
-        rig.engine.acd.stats_every = 0.2  # type: ignore[union-attr]
+                         "agent1002": Endpoint(answer_after=0.5, talk_time=2.0)}, prefix,
+                        stats_every=0.2)
         ch = rig.call()
         await until(lambda: ch.gone, 15, "the call to be answered and finish")
 
@@ -732,21 +611,19 @@ async def test_an_agent_blind_transfers_the_caller_to_another_queue(
     phones = {a: Endpoint(answer_after=0.5, talk_time=None) for a in
               ("agent1001", "agent1002", "agent1003")}
     rig = await acd(phones, queues=XFER_QUEUES, agents=XFER_AGENTS)
-    acd_ = rig.engine.acd
-    assert acd_ is not None
-    assert acd_.transfer("1001", "queue:billing") == "not on a call"
+    assert rig.send("1001", "transfer", target="queue:billing") == "not on a call"
     ch = rig.call(patience=60)
-    await until(lambda: acd_.status["1001"].state == "on_call", 10, "the caller with 1001")
+    await until(lambda: rig.state("1001") == "on_call", 10, "the caller with 1001")
     first_leg = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
-    assert acd_.transfer("1001", "queue:nowhere") == "unknown queue 'nowhere'"
-    assert acd_.transfer("1001", "agent:1001") == "cannot transfer a call to yourself"
-    assert acd_.transfer("1001", "agent:1003") == "agent 1003 is not free (logged_out)"
-    assert acd_.transfer("1001", "voicemail:200") == \
+    assert rig.send("1001", "transfer", target="queue:nowhere") == "unknown queue 'nowhere'"
+    assert rig.send("1001", "transfer", target="agent:1001") == "cannot transfer a call to yourself"
+    assert rig.send("1001", "transfer", target="agent:1003") == "agent 1003 is not free (logged_out)"
+    assert rig.send("1001", "transfer", target="voicemail:200") == \
         "unknown transfer target 'voicemail:200' (queue:NAME, agent:ID, ivr:NODE or external:NUMBER)"
-    assert acd_.transfer("1001", "ivr:nowhere") == "unknown IVR node 'nowhere'"
-    assert acd_.transfer("1001", "external:12") == "external number '12' is not a phone number"
-    assert acd_.transfer("1001", "queue:billing") is None
-    assert acd_.transfer("1001", "queue:billing") in ("not on a call", \
+    assert rig.send("1001", "transfer", target="ivr:nowhere") == "unknown IVR node 'nowhere'"
+    assert rig.send("1001", "transfer", target="external:12") == "external number '12' is not a phone number"
+    assert rig.send("1001", "transfer", target="queue:billing") is None
+    assert rig.send("1001", "transfer", target="queue:billing") in ("not on a call", \
         "a transfer of this call is already under way")
     await until(lambda: ch.bridge is not None and first_leg.gone, 15, "the caller with 1002")
     second_leg = next(c for c in ch.bridge.channels if c is not ch)  # type: ignore[union-attr]
@@ -754,11 +631,11 @@ async def test_an_agent_blind_transfers_the_caller_to_another_queue(
     [xfer] = [m for m in rig.server.received if m.get("Action") == "BlindTransfer"]
     assert (xfer.get("Channel"), xfer.get("Context"), xfer.get("Exten")) == (
         first_leg.name, "centralita-legs", "xfer")
-    assert acd_.status["1001"].state in ("wrapup", "ready")
-    assert acd_.status["1002"].state == "on_call"
+    assert rig.state("1001") in ("wrapup", "ready")
+    assert rig.state("1002") == "on_call"
     call_id = rig.engine.registry.call_of(ch.name).call_id  # type: ignore[union-attr]
     rig.pbx.request_hangup(ch)
-    await until(lambda: acd_.status["1002"].state in ("wrapup", "ready"), 10, "1002 wraps up")
+    await until(lambda: rig.state("1002") in ("wrapup", "ready"), 10, "1002 wraps up")
     row = await rig.interaction(ch)
     assert (row.id, row.queue, row.agent, row.outcome) == (call_id, "billing", "1002", "answered")
     assert row.data["transferred"]["from"] == "1001"
@@ -780,16 +657,14 @@ async def test_a_transfer_to_an_agent_rings_that_agent_only(
               "agent1002": Endpoint(answer_after=0.5, talk_time=None),
               "agent1003": Endpoint(answer_after=0.5, talk_time=None)}
     rig = await acd(phones, queues=XFER_QUEUES, agents=agents)
-    acd_ = rig.engine.acd
-    assert acd_ is not None
     rig.call(patience=60)
-    await until(lambda: any(st.state == "on_call" for st in acd_.status.values()), 10,
+    await until(lambda: any(st.state == "on_call" for st in rig.statuses()), 10,
                 "the caller with an agent")
-    talking = next(a for a, st in acd_.status.items() if st.state == "on_call")
+    talking = next(a for a, st in rig.engine.pool.view.items() if st.state == "on_call")
     other = "1003" if talking == "1001" else "1001"
-    assert acd_.transfer(talking, f"agent:{other}") is None
-    await until(lambda: acd_.status[other].state == "on_call", 15, f"the caller with {other}")
-    assert acd_.status["1002"].state == "ready"  # billing's agent was never offered it
+    assert rig.send(talking, "transfer", target=f"agent:{other}") is None
+    await until(lambda: rig.state(other) == "on_call", 15, f"the caller with {other}")
+    assert rig.state("1002") == "ready"  # billing's agent was never offered it
     rings = [m.get("Channel") for m in rig.server.received if m.get("Action") == "Originate"]
     assert rings == [f"PJSIP/agent{talking}", f"PJSIP/agent{other}"]
 
@@ -800,17 +675,15 @@ async def test_an_agent_sends_the_caller_back_to_a_menu_or_out_to_a_number(
               "agent1002": Endpoint(answer_after=0.5, talk_time=None),
               "600123456@trunk": Endpoint(answer_after=0.5, talk_time=2.0)}
     rig = await acd(phones, queues=XFER_QUEUES, agents=XFER_AGENTS)
-    acd_ = rig.engine.acd
-    assert acd_ is not None
     ch = rig.call(patience=60)
-    await until(lambda: acd_.status["1001"].state == "on_call", 10, "the caller with 1001")
-    call_id = acd_.status["1001"].call_id
-    assert acd_.transfer("1001", "ivr:main") is None
-    await until(lambda: acd_.status["1001"].state != "on_call", 10, "1001 let go of the caller")
+    await until(lambda: rig.state("1001") == "on_call", 10, "the caller with 1001")
+    call_id = rig.status("1001").call_id
+    assert rig.send("1001", "transfer", target="ivr:main") is None
+    await until(lambda: rig.state("1001") != "on_call", 10, "1001 let go of the caller")
     # the menu runs again; with no key it falls back to support, where 1001 (wrapping up)
     # is soon free again
-    await until(lambda: acd_.status["1001"].state == "on_call" and
-                acd_.status["1001"].call_id == call_id, 20, "the caller back via the menu")
+    await until(lambda: rig.state("1001") == "on_call" and
+                rig.status("1001").call_id == call_id, 20, "the caller back via the menu")
     await rig.engine.journal.drain()
     store = Store(rig.db)
     try:
@@ -818,7 +691,7 @@ async def test_an_agent_sends_the_caller_back_to_a_menu_or_out_to_a_number(
     finally:
         await store.close()
     assert kinds.count("ivr.started") == 2 and kinds.count("acd.queued") == 2
-    assert acd_.transfer("1001", "external:600123456") is None
+    assert rig.send("1001", "transfer", target="external:600123456") is None
     await until(lambda: ch.bridge is not None and any(
         c.name.startswith("PJSIP/600123456@trunk") for c in ch.bridge.channels), 15,
         "the caller through to the outside number")

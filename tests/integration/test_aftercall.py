@@ -17,36 +17,9 @@ from core.models import Customer, CustomerChange, Interaction, Ticket, TicketEve
 from core.store import Store
 from sim.endpoints import Endpoint
 from tests.conftest import until
-from tests.integration.test_acd import Rig, acd  # noqa: F401 - the fixture
-from tests.integration.test_slice import Subscriber
+from tests.integration.conftest import TIER_QUEUES as QUEUES
+from tests.integration.conftest import Rig, Subscriber
 
-QUEUES = """\
-hours: {timezone: UTC, weekly: {mon: ["00:00-23:59"], tue: ["00:00-23:59"],
-        wed: ["00:00-23:59"], thu: ["00:00-23:59"], fri: ["00:00-23:59"],
-        sat: ["00:00-23:59"], sun: ["00:00-23:59"]}}
-notes_max: 200
-queues:
-  support:
-    skills: {support: 1}
-    ring_timeout: 5
-    wrapup: 2
-    escalate_to: tier2
-    announcements: {entry: null, position_every: null}
-    callback: {ring_timeout: 5, attempts: 2, retry_after: 1}
-    dispositions:
-      default: general/other
-      codes:
-        general/other: {}
-        support/resolved: {ticket: resolved,
-                           template: "Helped {customer_name} ({number}) on {date}. Ref {reference}."}
-        support/follow_up: {ticket: requires_follow_up, notes: required}
-        support/complaint: {ticket: open, notes: required}
-  tier2:
-    tier: 2
-    ring_timeout: 5
-    wrapup: 1
-    announcements: {entry: null, position_every: null}
-"""
 AGENTS = """\
 skills: [support]
 agents:
@@ -67,32 +40,29 @@ async def rows(rig: Rig, model: Any, *where: Any) -> list[Any]:
 
 
 async def connected(rig: Rig, patience: float = 60) -> tuple[Any, str]:
-    acd_ = rig.engine.acd
-    assert acd_ is not None
     ch = rig.call(NUMBER, patience=patience)
-    await until(lambda: acd_.status["1001"].state == "on_call", 10, "the caller with 1001")
-    call_id = acd_.status["1001"].call_id
+    await until(lambda: rig.state("1001") == "on_call", 10, "the caller with 1001")
+    call_id = rig.status("1001").call_id
     assert call_id is not None
     return ch, call_id
 
 
 async def test_a_disposition_with_notes_closes_the_call_and_keeps_the_ticket_history(
-        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
     prefix = f"ac{uuid.uuid4().hex[:6]}/"
     async with Subscriber(mqtt_url, prefix) as sub:
         rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None)}, prefix,
                         queues=QUEUES, agents=AGENTS)
-        after = rig.engine.acd.after  # type: ignore[union-attr]
-        assert after.disposition("1001", "support/resolved") == \
+        assert rig.send("1001", "disposition", code="support/resolved") == \
             "not on a call or in wrap-up (ready)"
         ch, call_id = await connected(rig)
-        assert after.disposition("1001", "sales/order") .startswith(
+        assert rig.send("1001", "disposition", code="sales/order") .startswith(
             "disposition 'sales/order' is not one of this queue's")
-        assert after.disposition("1001", "support/complaint") == \
+        assert rig.send("1001", "disposition", code="support/complaint") == \
             "disposition 'support/complaint' requires notes"
-        assert after.disposition("1001", "support/complaint", "x" * 201) == \
+        assert rig.send("1001", "disposition", code="support/complaint", notes="x" * 201) == \
             "notes are 201 characters; the limit is 200"
-        assert after.disposition("1001", "support/resolved", ticket="lost") == \
+        assert rig.send("1001", "disposition", code="support/resolved", ticket="lost") == \
             "ticket status 'lost' must be one of ['open', 'resolved', 'closed', 'requires_follow_up']"
         rig.pbx.request_hangup(ch)
         await until(lambda: any(t.endswith("1001/wrapup") for t, _ in sub.messages), 10,
@@ -101,7 +71,8 @@ async def test_a_disposition_with_notes_closes_the_call_and_keeps_the_ticket_his
         resolved = next(c for c in codes["codes"] if c["code"] == "support/resolved")
         today = datetime.now(UTC).strftime("%Y-%m-%d")
         assert resolved["template"] == f"Helped  ({NUMBER}) on {today}. Ref {call_id}."
-        assert after.disposition("1001", "support/complaint", "  Billed twice for March.  ") is None
+        assert rig.send("1001", "disposition", code="support/complaint",
+                        notes="  Billed twice for March.  ") is None
     [row] = await rows(rig, Interaction, Interaction.id == call_id)
     assert (row.disposition, row.notes, row.flagged) == ("support/complaint",
                                                          "Billed twice for March.", False)
@@ -112,9 +83,9 @@ async def test_a_disposition_with_notes_closes_the_call_and_keeps_the_ticket_his
     history = await rig.engine.store.customer_history(NUMBER)
     assert [t["id"] for t in history["open_tickets"]] == [ticket.id]
     assert history["ticket_history"][0]["note"] == "Billed twice for March."
-    await until(lambda: rig.engine.acd.status["1001"].state == "ready", 10, "ready")  # type: ignore[union-attr]
+    await until(lambda: rig.state("1001") == "ready", 10, "ready")
     ch, second = await connected(rig)
-    assert rig.engine.acd.after.disposition("1001", "support/resolved", "Refunded.") is None  # type: ignore[union-attr]
+    assert rig.send("1001", "disposition", code="support/resolved", notes="Refunded.") is None
     rig.pbx.request_hangup(ch)
     await asyncio.sleep(0.3)
     [ticket] = await rows(rig, Ticket, Ticket.id == ticket.id)
@@ -125,36 +96,35 @@ async def test_a_disposition_with_notes_closes_the_call_and_keeps_the_ticket_his
 
 
 async def test_no_disposition_by_the_end_of_wrap_up_gets_the_default_and_a_flag(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None)},
                     queues=QUEUES, agents=AGENTS)
     ch, call_id = await connected(rig)
     rig.pbx.request_hangup(ch)
-    await until(lambda: rig.engine.acd.status["1001"].state == "ready", 10, "wrap-up over")  # type: ignore[union-attr]
+    await until(lambda: rig.state("1001") == "ready", 10, "wrap-up over")
     [row] = await rows(rig, Interaction, Interaction.id == call_id)
     assert (row.disposition, row.flagged) == ("general/other", True)
 
 
 async def test_a_follow_up_is_dialled_at_its_time_by_the_same_agent(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
                      f"{NUMBER}@trunk": Endpoint(answer_after=0.5, talk_time=3.0)},
                     queues=QUEUES, agents=AGENTS)
-    after = rig.engine.acd.after  # type: ignore[union-attr]
     ch, call_id = await connected(rig)
     past = datetime.fromtimestamp(time.time() - 60, UTC).isoformat()
     soon = datetime.fromtimestamp(time.time() + 3, UTC).isoformat()
-    assert after.disposition("1001", "support/follow_up", "Call back with the quote") == \
+    assert rig.send("1001", "disposition", code="support/follow_up", notes="Call back with the quote") == \
         "a ticket that requires follow-up needs follow_up_at (ISO 8601 with a zone)"
-    assert after.disposition("1001", "support/follow_up", "n", follow_up_at=past) == \
+    assert rig.send("1001", "disposition", code="support/follow_up", notes="n", follow_up_at=past) == \
         f"follow_up_at {past} is in the past"
-    assert after.disposition("1001", "support/follow_up", "n", follow_up_at="tomorrow") == \
+    assert rig.send("1001", "disposition", code="support/follow_up", notes="n", follow_up_at="tomorrow") == \
         "follow_up_at 'tomorrow' is not an ISO 8601 date and time"
-    assert after.disposition("1001", "support/follow_up", "n",
-                             follow_up_at="2030-01-01T10:00:00") == \
+    assert rig.send("1001", "disposition", code="support/follow_up", notes="n",
+                    follow_up_at="2030-01-01T10:00:00") == \
         "follow_up_at '2030-01-01T10:00:00' needs a time zone (e.g. +01:00 or Z)"
-    assert after.disposition("1001", "support/follow_up", "Call back with the quote",
-                             follow_up_at=soon) is None
+    assert rig.send("1001", "disposition", code="support/follow_up",
+                    notes="Call back with the quote", follow_up_at=soon) is None
     rig.pbx.request_hangup(ch)
     await until(lambda: any(c.name.startswith(f"PJSIP/{NUMBER}@trunk") and c.bridge is not None
                             for c in rig.pbx.channels.values()), 20,
@@ -165,7 +135,7 @@ async def test_a_follow_up_is_dialled_at_its_time_by_the_same_agent(
 
     [cb] = await rows(rig, CallbackRow)
     assert (cb.origin_call_id, cb.agent, cb.data["follow_up"]) == (call_id, "1001", True)
-    await until(lambda: rig.engine.acd.status["1001"].state == "wrapup", 15, "the follow-up ends")
+    await until(lambda: rig.state("1001") == "wrapup", 15, "the follow-up ends")
     [cb] = await rows(rig, CallbackRow)
     assert (cb.status, cb.result) == ("done", "connected")
     [row] = await rows(rig, Interaction, Interaction.id == call_id)
@@ -174,7 +144,7 @@ async def test_a_follow_up_is_dialled_at_its_time_by_the_same_agent(
 
 
 async def test_follow_ups_outside_business_hours_are_refused(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     closed = QUEUES.split("notes_max")[0].split("hours:")[0] + \
         "hours: {timezone: Europe/Madrid, weekly: {mon: ['09:00-17:00']}}\nnotes_max" + \
         QUEUES.split("notes_max")[1]
@@ -182,27 +152,26 @@ async def test_follow_ups_outside_business_hours_are_refused(
                     queues=closed, agents=AGENTS)
     await connected(rig)
     sunday_night = "2030-01-06T23:00:00+01:00"
-    assert rig.engine.acd.after.disposition(  # type: ignore[union-attr]
-        "1001", "support/follow_up", "n", follow_up_at=sunday_night) == \
+    assert rig.send(
+        "1001", "disposition", code="support/follow_up", notes="n", follow_up_at=sunday_night) == \
         f"follow_up_at {sunday_night} is outside business hours"
 
 
 async def test_agents_update_the_customer_record_with_history_and_checks(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None)},
                     queues=QUEUES, agents=AGENTS)
-    after = rig.engine.acd.after  # type: ignore[union-attr]
     ch, call_id = await connected(rig)
-    assert after.update_customer("1001", {"email": "not-an-email"}) == \
+    assert rig.send("1001", "update_customer", fields={"email": "not-an-email"}) == \
         "email 'not-an-email' is not an email address"
-    assert after.update_customer("1001", {"shoe_size": "44"}).startswith(
+    assert rig.send("1001", "update_customer", fields={"shoe_size": "44"}).startswith(
         "unknown customer field 'shoe_size'")
-    assert after.update_customer("1001", {"address": "x" * 501}) == \
+    assert rig.send("1001", "update_customer", fields={"address": "x" * 501}) == \
         "address is 501 characters; the limit is 500"
-    assert after.update_customer("1001", {"name": 7}) == "name must be text"
-    assert after.update_customer("1001", {"email": "ana@example.com",
+    assert rig.send("1001", "update_customer", fields={"name": 7}) == "name must be text"
+    assert rig.send("1001", "update_customer", fields={"email": "ana@example.com",
                                           "address": "Calle Mayor 1, Madrid"}) is None
-    assert after.update_customer("1001", {"email": "ana.b@example.com"}) is None
+    assert rig.send("1001", "update_customer", fields={"email": "ana.b@example.com"}) is None
     [customer] = await rows(rig, Customer, Customer.number == NUMBER)
     assert (customer.email, customer.address) == ("ana.b@example.com", "Calle Mayor 1, Madrid")
     changes = await rows(rig, CustomerChange, CustomerChange.customer_id == customer.id)
@@ -214,18 +183,16 @@ async def test_agents_update_the_customer_record_with_history_and_checks(
 
 
 async def test_an_escalation_carries_the_ticket_and_notes_to_the_next_tier(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
                      "agent2001": Endpoint(answer_after=0.5, talk_time=None)},
                     queues=QUEUES, agents=AGENTS)
-    acd_ = rig.engine.acd
-    assert acd_ is not None
     ch, call_id = await connected(rig)
-    assert acd_.after.escalate("1001", "") == "an escalation needs a note for the next tier"
-    assert acd_.after.escalate("1001", "Router keeps rebooting; tried a reset.") is None
-    await until(lambda: acd_.status["2001"].state == "on_call", 15, "tier 2 has the caller")
-    assert acd_.after.escalate("2001", "again") == "queue 'tier2' has no next tier (escalate_to)"
-    await until(lambda: acd_.status["1001"].state == "ready", 10, "tier 1 wrapped up")
+    assert rig.send("1001", "escalate", notes="") == "an escalation needs a note for the next tier"
+    assert rig.send("1001", "escalate", notes="Router keeps rebooting; tried a reset.") is None
+    await until(lambda: rig.state("2001") == "on_call", 15, "tier 2 has the caller")
+    assert rig.send("2001", "escalate", notes="again") == "queue 'tier2' has no next tier (escalate_to)"
+    await until(lambda: rig.state("1001") == "ready", 10, "tier 1 wrapped up")
     [row] = await rows(rig, Interaction, Interaction.id == call_id)
     assert row.flagged is False  # tier 1 passed it on: no default disposition for them
     [ticket] = await rows(rig, Ticket, Ticket.id == row.ticket_id)
@@ -234,7 +201,7 @@ async def test_an_escalation_carries_the_ticket_and_notes_to_the_next_tier(
     assert (event.status, event.agent, event.tier, event.note) == (
         "escalated", "1001", 2, "Router keeps rebooting; tried a reset.")
     # tier2 has no dispositions configured: refused with a reason
-    assert acd_.after.disposition("2001", "general/other") == \
+    assert rig.send("2001", "disposition", code="general/other") == \
         "this queue has no dispositions configured"
     rig.pbx.request_hangup(ch)
 
@@ -249,7 +216,7 @@ SURVEY = """survey:
 
 
 async def test_a_closed_ticket_brings_a_survey_call_whose_answers_are_stored(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     from sim.endpoints import caller
 
     queues = SURVEY + QUEUES.replace("support/resolved: {ticket: resolved,",
@@ -259,7 +226,7 @@ async def test_a_closed_ticket_brings_a_survey_call_whose_answers_are_stored(
                                               patience=30, reactive=True)},
                     queues=queues, agents=AGENTS)
     ch, call_id = await connected(rig)
-    assert rig.engine.acd.after.disposition("1001", "support/resolved") is None  # type: ignore[union-attr]
+    assert rig.send("1001", "disposition", code="support/resolved") is None
     rig.pbx.request_hangup(ch)
 
     async def surveyed() -> Any:
@@ -280,17 +247,16 @@ async def test_a_closed_ticket_brings_a_survey_call_whose_answers_are_stored(
 
 
 async def test_a_customer_with_an_email_gets_a_survey_email_instead(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     from core.models import EmailRow
 
     queues = SURVEY + QUEUES.replace("support/resolved: {ticket: resolved,",
                                      "support/resolved: {ticket: closed,")
     rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None)},
                     queues=queues, agents=AGENTS)
-    after = rig.engine.acd.after  # type: ignore[union-attr]
     ch, call_id = await connected(rig)
-    assert after.update_customer("1001", {"email": "ana@example.com"}) is None
-    assert after.disposition("1001", "support/resolved") is None
+    assert rig.send("1001", "update_customer", fields={"email": "ana@example.com"}) is None
+    assert rig.send("1001", "disposition", code="support/resolved") is None
     rig.pbx.request_hangup(ch)
     for _ in range(100):
         emails = await rows(rig, EmailRow)

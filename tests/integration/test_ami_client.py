@@ -34,8 +34,7 @@ def client_for(server: AmiServer, **kw: object) -> AmiClient:
 
 async def connected(server: AmiServer, events: list[AmiEvent] | None = None) -> AmiClient:
     c = client_for(server, on_event=(events.append if events is not None else None))
-    await c.connect()
-    c._ready.set()
+    await c.connect(ready=True)
     return c
 
 
@@ -128,7 +127,7 @@ async def test_error_response_raises_and_leaves_nothing_pending(sim: Sim) -> Non
         await c.send("Hangup", {"Channel": "PJSIP/nobody-00000001"})
     with pytest.raises(AmiActionError, match="Invalid/unknown command"):
         await c.send("NoSuchAction")
-    assert c._pending == {}
+    assert c.in_flight == 0
     assert (await c.send("Ping")).get("Ping") == "Pong"
     await c.close()
 
@@ -155,7 +154,7 @@ async def test_agi_resolves_on_its_own_commandid_and_fails_cleanly_on_hangup(sim
         await waiting
     with pytest.raises(AgiChannelGone, match="does not exist"):
         await c.agi(ch.name, "ANSWER")
-    assert c._agi == {} and c._agi_by_channel == {}
+    assert c.in_flight == 0
     await c.close()
 
 
@@ -166,11 +165,10 @@ async def test_an_action_without_answer_times_out(fake_peer: Callable[[Script], 
 
     port = await fake_peer(silent)
     c = AmiClient(AmiUrl("127.0.0.1", port, USER, SECRET))
-    await c.connect()
-    c._ready.set()
+    await c.connect(ready=True)
     with pytest.raises(AmiTimeout, match="no response"):
         await c.send("Ping", timeout=0.2)
-    assert c._pending == {}
+    assert c.in_flight == 0
     await c.close()
 
 
@@ -197,8 +195,7 @@ async def test_bad_bytes_from_the_peer_are_logged_never_fatal(
     events: list[AmiEvent] = []
     c = AmiClient(AmiUrl("127.0.0.1", port, USER, SECRET), on_event=events.append)
     with capture_logs() as logs:
-        await c.connect()
-        c._ready.set()
+        await c.connect(ready=True)
         pong = await c.send("Ping", timeout=5)
     assert pong.get("Ping") == "Pong"
     names = [e.name for e in events]
@@ -209,7 +206,7 @@ async def test_bad_bytes_from_the_peer_are_logged_never_fatal(
     assert "ami.unparseable_frame" in kinds
     assert "ami.response_without_actionid" in kinds
     assert "ami.unexpected_response" in kinds
-    assert c._proto is not None and c._proto.reader.oversized == 1
+    assert c.oversized_frames == 1
     await c.close()
 
 
@@ -224,8 +221,7 @@ async def test_a_failing_event_handler_is_logged_and_ingest_goes_on(sim: Sim) ->
 
     c = client_for(server, on_event=handler)
     with capture_logs() as logs:
-        await c.connect()
-        c._ready.set()
+        await c.connect(ready=True)
         pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100", caller_num="1")
         await asyncio.sleep(0.05)
     assert "Newchannel" in seen and "AsyncAGIStart" in seen

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from app.cli import main
 from core.settings import load_settings
 from tests.conftest import ROOT, free_port
 

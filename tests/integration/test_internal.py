@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from sim.endpoints import Endpoint
 from sim.pbx import Channel
 from tests.conftest import until
-from tests.integration.test_acd import AGENTS, QUEUES, Rig, acd  # noqa: F401 - the fixture
-from tests.integration.test_slice import Subscriber
+from tests.integration.conftest import AGENTS, QUEUES, Rig, Subscriber
 
 EXT_QUEUES = QUEUES.replace("  support:\n", "  support:\n    extension: \"700\"\n")
 
@@ -27,22 +26,20 @@ def commands(rig: Rig, ch: Channel) -> list[str]:
 
 
 async def test_an_agent_calls_a_free_colleague_and_both_are_busy_while_they_talk(
-        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
     prefix = f"int{uuid.uuid4().hex[:6]}/"
     async with Subscriber(mqtt_url, prefix) as sub:
         rig = await acd({"agent1002": Endpoint(answer_after=0.5, talk_time=None)}, prefix)
-        acd_ = rig.engine.acd
-        assert acd_ is not None
         phone = dial(rig, "1002")
         await until(lambda: phone.bridge is not None, 10, "the colleagues bridged")
-        await until(lambda: acd_.status["1002"].state == "on_call", 5, "1002 busy")
-        assert acd_.status["1001"].state == "on_call"  # no queue call while on the phone
+        await until(lambda: rig.state("1002") == "on_call", 5, "1002 busy")
+        assert rig.state("1001") == "on_call"  # no queue call while on the phone
         [ring] = [m for m in rig.server.received if m.get("Action") == "Originate"]
         assert ring.get("Channel") == "PJSIP/agent1002" and ring.get("CallerID") == "1001 <1001>"
         await until(lambda: any(t == f"{prefix}agents/1002/presence" and p["presence"] == "busy"
                                 for t, p in sub.messages), 10, "1002's presence: busy")
         rig.pbx.request_hangup(phone)
-        await until(lambda: acd_.status["1001"].state == acd_.status["1002"].state == "ready",
+        await until(lambda: rig.state("1001") == rig.state("1002") == "ready",
                     10, "both free again")
         await until(lambda: [p["presence"] for t, p in sub.messages
                              if t == f"{prefix}agents/1002/presence"][-1:] == ["free"], 10,
@@ -53,33 +50,30 @@ async def test_an_agent_calls_a_free_colleague_and_both_are_busy_while_they_talk
 
 
 async def test_a_paused_colleague_gets_the_try_later_treatment(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({})
-    assert rig.engine.acd is not None
-    assert rig.engine.acd.command("1002", "pause", "lunch") is None
+    assert rig.send("1002", "pause", reason="lunch") is None
     phone = dial(rig, "1002")
     await until(lambda: phone.gone, 15, "the caller told to try later")
     assert commands(rig, phone)[-2:] == ["EXEC Playback please-try-call-later", "HANGUP"]
     assert not [m for m in rig.server.received if m.get("Action") == "Originate"]
     row = await rig.interaction(phone)
     assert row.outcome == "agent_unavailable" and row.data["internal"]["why"] == "paused lunch"
-    assert rig.engine.acd.status["1001"].state == "ready"
+    assert rig.state("1001") == "ready"
 
 
 async def test_a_colleague_who_does_not_answer_sends_the_caller_to_voicemail(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     queues = QUEUES + "internal: {busy: voicemail, ring_timeout: 2}\n"
     rig = await acd({"agent1002": Endpoint(ring="noanswer")}, queues=queues)
     phone = dial(rig, "1002")
     await until(lambda: phone.gone, 20, "voicemail")
     assert "EXEC VoiceMail 1002@default,b" in commands(rig, phone)
-    acd_ = rig.engine.acd
-    assert acd_ is not None
-    assert acd_.status["1002"].state == "ready" and acd_.status["1002"].misses == 0
+    assert rig.state("1002") == "ready" and rig.status("1002").misses == 0
 
 
 async def test_dialling_a_queue_extension_queues_the_agent_like_a_caller(
-        acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+        acd: Callable[..., Awaitable[Rig]]) -> None:
     agents = AGENTS.replace('login: true, max_no_answer: 2}\n  - {id: "1002"',
                             'login: false, max_no_answer: 2}\n  - {id: "1002"')
     rig = await acd({"agent1002": Endpoint(answer_after=0.5, talk_time=None)},
@@ -90,7 +84,7 @@ async def test_dialling_a_queue_extension_queues_the_agent_like_a_caller(
     assert (row.kind, row.queue, row.agent) == ("internal", "support", "1002")
 
 
-async def test_an_unknown_extension_is_not_in_service(acd: Callable[..., Awaitable[Rig]]) -> None:  # noqa: F811
+async def test_an_unknown_extension_is_not_in_service(acd: Callable[..., Awaitable[Rig]]) -> None:
     rig = await acd({})
     phone = dial(rig, "4321")
     await until(lambda: phone.gone, 15, "the caller told the number is not in service")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT, _port_open, free_port
 
-CLI = [sys.executable, "-m", "core.cli"]
+CLI = [sys.executable, "-m", "app.cli"]
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:

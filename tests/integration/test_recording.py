@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from core.app import Engine
+from app.engine import Engine
 from core.models import RecordingRow
 from core.settings import (
     AcdSettings,
@@ -35,6 +35,7 @@ from sim.endpoints import Endpoint, caller
 from sim.pbx import Channel, Pbx
 from sim.server import AmiServer
 from tests.conftest import until
+from tests.integration.conftest import send
 
 Sim = tuple[Pbx, AmiServer]
 
@@ -127,6 +128,20 @@ class Rig:
     def sent(self, action: str) -> list[Any]:
         return [m for m in self.server.received if m.get("Action") == action]
 
+    def recording(self) -> bool:
+        """Whether the PBX is recording a channel now (MixMonitor running)."""
+        return any(c.mixmonitor for c in self.pbx.channels.values())
+
+    def state(self, agent: str) -> str:
+        return self.engine.pool.state(agent)
+
+    def send(self, sender: str, action: str, **fields: Any) -> str | None:
+        return send(self.engine, sender, action, **fields)
+
+    async def purge(self, *, actor: str, now: float) -> list[int]:
+        assert self.engine.recorder is not None
+        return await self.engine.recorder.purge(actor=actor, now=now)
+
 
 @pytest.fixture
 async def rec(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
@@ -148,13 +163,11 @@ async def rec(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
             ivr=IvrSettings(file=str(tmp_path / "ivr.yaml")),
             acd=AcdSettings(queues=str(tmp_path / "queues.yaml"),
                             agents=str(tmp_path / "agents.yaml")),
-            recording=RecordingSettings(file=str(tmp_path / "recording.yaml")))
+            recording=RecordingSettings(file=str(tmp_path / "recording.yaml"), settle=0.2))
         pbx.monitor_dir = str(tmp_path) if write_files else None
         pbx.endpoints.update(phones if phones is not None else
                              {"agent1001": Endpoint(answer_after=0.5, talk_time=None)})
         engine = Engine(settings)
-        assert engine.recorder is not None
-        engine.recorder.settle = 0.2
         await run_engine(engine)
         return Rig(pbx, server, engine, db, directory)
 
@@ -206,43 +219,39 @@ async def test_an_always_policy_records_from_the_bridge_and_indexes_the_file(
 async def test_on_demand_records_only_what_the_agent_asks_for(
         rec: Callable[..., Awaitable[Rig]]) -> None:
     rig = await rec()
-    recorder = rig.engine.recorder
-    assert recorder is not None
     ch = rig.call("2")  # sales: on demand
     await until(lambda: ch.bridge is not None, 15, "bridged")
-    await until(lambda: "1001" in recorder.by_agent, 5, "the recorder to know the agent")
+    await until(lambda: rig.state("1001") == "on_call", 5, "the recorder to know the agent")
     await asyncio.sleep(0.3)
     assert not rig.sent("MixMonitor")
-    assert recorder.command("1001", "pause_recording") == "the call is not being recorded"
-    assert recorder.command("1001", "stop_recording") == "the call is not being recorded"
-    assert recorder.command("1001", "start_recording") is None
+    assert rig.send("1001", "pause_recording") == "the call is not being recorded"
+    assert rig.send("1001", "stop_recording") == "the call is not being recorded"
+    assert rig.send("1001", "start_recording") is None
     await until(lambda: bool(rig.sent("MixMonitor")), 5, "MixMonitor on demand")
-    await until(lambda: bool(recorder.active), 5, "recording")
-    assert recorder.command("1001", "start_recording") == "the call is already being recorded"
-    assert recorder.command("1001", "stop_recording") is None
+    await until(lambda: rig.recording(), 5, "recording")
+    assert rig.send("1001", "start_recording") == "the call is already being recorded"
+    assert rig.send("1001", "stop_recording") is None
     await until(lambda: bool(rig.sent("StopMixMonitor")), 5, "StopMixMonitor")
     rig.pbx.request_hangup(ch)
     await until(lambda: ch.gone, 5, "hang-up")
     await asyncio.sleep(0.5)
     [row] = await rig.rows()
     assert (row.policy, row.status, row.queue) == ("demand", "complete", "sales")
-    assert recorder.command("1001", "start_recording") == "not on a call"
-    assert recorder.command("7777", "start_recording") == "unknown agent '7777'"
+    assert rig.send("1001", "start_recording") == "not on a call"
+    assert rig.send("7777", "start_recording") == "unknown agent '7777'"
 
 
 async def test_agent_pauses_are_stored_as_intervals_including_a_key_press(
         rec: Callable[..., Awaitable[Rig]]) -> None:
     rig = await rec()
-    recorder = rig.engine.recorder
-    assert recorder is not None
     ch = rig.call(patience=60)
-    await until(lambda: bool(recorder.active), 15, "recording")
-    assert recorder.command("1001", "resume_recording") == "recording is not paused"
-    assert recorder.command("1001", "pause_recording") is None
+    await until(lambda: rig.recording(), 15, "recording")
+    assert rig.send("1001", "resume_recording") == "recording is not paused"
+    assert rig.send("1001", "pause_recording") is None
     await until(lambda: len(rig.sent("MixMonitorMute")) == 1, 5, "muted")
-    assert recorder.command("1001", "pause_recording") == "recording is already paused"
+    assert rig.send("1001", "pause_recording") == "recording is already paused"
     await asyncio.sleep(0.3)
-    assert recorder.command("1001", "resume_recording") is None
+    assert rig.send("1001", "resume_recording") is None
     await until(lambda: len(rig.sent("MixMonitorMute")) == 2, 5, "unmuted")
     leg = agent_leg(ch)
     for digit in "*7":  # the agent's keypad during the call
@@ -303,20 +312,18 @@ async def test_never_records_and_says_why(rec: Callable[..., Awaitable[Rig]]) ->
 async def test_retention_deletes_old_files_but_not_those_on_legal_hold(
         rec: Callable[..., Awaitable[Rig]]) -> None:
     rig = await rec()
-    recorder = rig.engine.recorder
-    assert recorder is not None
     for n in range(2):
         ch = rig.call(patience=10, number=f"+3491100000{n}")
-        await until(lambda: bool(recorder.active), 15, "recording")
+        await until(lambda: rig.recording(), 15, "recording")
         rig.pbx.request_hangup(ch)
-        await until(lambda: ch.gone and not recorder.active, 5, "hang-up")  # noqa: B023
-        await until(lambda: rig.engine.acd.status["1001"].state == "ready", 10, "agent ready")  # type: ignore[union-attr]
+        await until(lambda: ch.gone and not rig.recording(), 5, "hang-up")  # noqa: B023
+        await until(lambda: rig.state("1001") == "ready", 10, "agent ready")
     await asyncio.sleep(0.5)
     first, second = sorted(await rig.rows(), key=lambda r: r.id)
     index = RecordingIndex(rig.engine.store)
     assert await index.set_legal_hold(first.id, True)
-    assert await recorder.purge(actor="test", now=time.time() + 29 * 86400) == []
-    deleted = await recorder.purge(actor="test", now=time.time() + 31 * 86400)
+    assert await rig.purge(actor="test", now=time.time() + 29 * 86400) == []
+    deleted = await rig.purge(actor="test", now=time.time() + 31 * 86400)
     assert deleted == [second.id]
     assert Path(first.path).exists() and not Path(second.path).exists()
     rows = {r.id: r for r in await rig.rows()}
@@ -330,10 +337,8 @@ async def test_retention_deletes_old_files_but_not_those_on_legal_hold(
 async def test_only_supervisors_and_qa_reach_recordings_and_every_access_is_audited(
         rec: Callable[..., Awaitable[Rig]]) -> None:
     rig = await rec()
-    recorder = rig.engine.recorder
-    assert recorder is not None
     ch = rig.call(patience=10)
-    await until(lambda: bool(recorder.active), 15, "recording")
+    await until(lambda: rig.recording(), 15, "recording")
     rig.pbx.request_hangup(ch)
     await until(lambda: ch.gone, 5, "hang-up")
     await asyncio.sleep(0.5)
@@ -383,16 +388,14 @@ async def test_a_supervisor_listens_then_whispers_and_others_may_not(
     rig = await rec({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
                      "sup9001": Endpoint(answer_after=0.5, talk_time=None,
                                          digits=((1.0, "5"),))})
-    recorder = rig.engine.recorder
-    assert recorder is not None
-    assert recorder.command("9001", "listen", "1001") == "agent 1001 is not on a call"
+    assert rig.send("9001", "listen", agent="1001") == "agent 1001 is not on a call"
     ch = rig.call(patience=60)
-    await until(lambda: "1001" in recorder.by_agent, 15, "agent on the call")
+    await until(lambda: rig.state("1001") == "on_call", 15, "agent on the call")
     leg = agent_leg(ch)
-    assert recorder.command("1001", "listen", "1001") == "only supervisors may listen to live calls"
-    assert recorder.command("8001", "barge", "1001") == "only supervisors may listen to live calls"
-    assert recorder.command("9001", "listen", "4242") == "unknown agent '4242'"
-    assert recorder.command("9001", "listen", "1001") is None
+    assert rig.send("1001", "listen", agent="1001") == "only supervisors may listen to live calls"
+    assert rig.send("8001", "barge", agent="1001") == "only supervisors may listen to live calls"
+    assert rig.send("9001", "listen", agent="4242") == "unknown agent '4242'"
+    assert rig.send("9001", "listen", agent="1001") is None
     await until(lambda: any(e for e in rig.pbx.spy_modes.values()), 10, "the supervisor spying")
     [orig] = [m for m in rig.sent("Originate") if m.get("Channel") == "PJSIP/sup9001"]
     assert (orig.get("Application"), orig.get("Data")) == ("ChanSpy", f"{leg.name},qEd")
@@ -408,10 +411,8 @@ async def test_a_supervisor_listens_then_whispers_and_others_may_not(
 
 async def test_a_supervisor_barges_in_from_their_desk_phone(rec: Callable[..., Awaitable[Rig]]) -> None:
     rig = await rec()
-    recorder = rig.engine.recorder
-    assert recorder is not None
     ch = rig.call(patience=60)
-    await until(lambda: "1001" in recorder.by_agent, 15, "agent on the call")
+    await until(lambda: rig.state("1001") == "on_call", 15, "agent on the call")
     leg = agent_leg(ch)
     phone = rig.pbx.incoming_call(trunk="sup9001", context="centralita-agents", dnis="*331001",
                                   caller_num="9001", endpoint=Endpoint(talk_time=None))
@@ -429,16 +430,12 @@ async def test_a_transfer_gives_the_call_a_second_linked_segment(
     phones = {"agent1001": Endpoint(answer_after=0.5, talk_time=None),
               "agent1004": Endpoint(answer_after=0.5, talk_time=None)}
     rig = await rec(phones)
-    acd, recorder = rig.engine.acd, rig.engine.recorder
-    assert acd is not None and recorder is not None
     ch = rig.call(patience=60)
-    await until(lambda: bool(recorder.active), 15, "recording with the first agent")
-    first = recorder.active[next(iter(recorder.active))].agent
-    assert first is not None
+    await until(lambda: rig.recording(), 15, "recording with the first agent")
+    first = next(a for a in ("1001", "1004") if rig.state(a) == "on_call")
     other = "1004" if first == "1001" else "1001"
-    assert acd.transfer(first, f"agent:{other}") is None
-    await until(lambda: any(s.agent == other for s in recorder.active.values()), 15,
-                "recording with the second agent")
+    assert rig.send(first, "transfer", target=f"agent:{other}") is None
+    await until(lambda: len(rig.sent("MixMonitor")) == 2, 15, "recording with the second agent")
     await asyncio.sleep(0.3)
     rig.pbx.request_hangup(ch)
     await until(lambda: ch.gone, 5, "hang-up")
@@ -455,12 +452,12 @@ async def test_supervisors_ask_over_mqtt_and_bad_requests_get_a_reason(
         rec: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
     import aiomqtt
 
-    from tests.integration.test_slice import Subscriber
+    from tests.integration.conftest import Subscriber
 
     prefix = f"rec{uuid.uuid4().hex[:6]}/"
     async with Subscriber(mqtt_url, prefix) as sub:
         rig = await rec(prefix=prefix)
-        await until(lambda: rig.engine.commands is not None and rig.engine.commands.subscribed,
+        await until(lambda: rig.engine.listener is not None and rig.engine.listener.subscribed,
                     10, "the command listener")
         host, port = mqtt_url.removeprefix("mqtt://").split(":")
         async with aiomqtt.Client(host, int(port)) as client:
@@ -477,7 +474,7 @@ async def test_supervisors_ask_over_mqtt_and_bad_requests_get_a_reason(
             assert (await send("1001", '{"action": "barge", "agent": "1004"}'))["error"] == \
                 "only supervisors may listen to live calls"
             assert (await send("1001", '{"action": "transfer"}'))["error"] == \
-                "transfer needs a target (queue:NAME or agent:ID)"
+                "target: Field required"
             from structlog.testing import capture_logs
 
             with capture_logs() as logs:
@@ -485,10 +482,10 @@ async def test_supervisors_ask_over_mqtt_and_bad_requests_get_a_reason(
                     "error"] == "not on a call"
                 assert (await send("1001", '{"action": "disposition", "code": 7}'))[
                     "error"].startswith("code:")
-            refused = [e for e in logs if e["event"] == "agent.command_refused"]
+            refused = [e for e in logs if e["event"] == "command.refused"]
             assert [(e["agent"], e["action"], e["error"]) for e in refused] == [
                 ("1001", "transfer", "not on a call")]
-            assert [e["agent"] for e in logs if e["event"] == "mqtt.command_malformed"] == ["1001"]
+            assert [e["agent"] for e in logs if e["event"] == "command.malformed"] == ["1001"]
 
 
 async def test_an_unwritable_recordings_directory_is_reported_at_start(

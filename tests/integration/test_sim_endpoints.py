@@ -19,8 +19,7 @@ Sim = tuple[Pbx, AmiServer]
 async def client(server: AmiServer, events: list[AmiEvent]) -> AmiClient:
     c = AmiClient(AmiUrl("127.0.0.1", server.port, "centralita", "centralita-secret"),
                   on_event=events.append)
-    await c.connect()
-    c._ready.set()
+    await c.connect(ready=True)
     return c
 
 
@@ -178,7 +177,7 @@ async def test_the_bridge_action_freezes_a_running_agi_command_as_asterisk_does(
     outcome = await c.originate({"Channel": "PJSIP/agent1004", "Context": "centralita-legs",
                                  "Exten": "100", "ChannelId": "leg-7"})
     leg = (await asyncio.wait_for(outcome, 5)).channel
-    while pbx.find(leg) is None or pbx.find(leg).agi_queue is None:  # type: ignore[union-attr]
+    while pbx.find(leg) is None or pbx.find(leg).agi_queue is None:
         await asyncio.sleep(0.01)
     await c.send("Bridge", {"Channel1": name, "Channel2": leg, "Tone": "no"})
     await asyncio.sleep(0.3)

@@ -11,7 +11,7 @@ from typing import Any
 import aiomqtt
 from structlog.testing import capture_logs
 
-from core.app import Engine
+from app.engine import Engine
 from core.settings import AmiSettings, DatabaseSettings, GreetingSettings, MqttSettings, Settings
 from core.store import Store
 from sim.endpoints import caller
@@ -181,7 +181,7 @@ async def test_a_call_that_ends_while_the_link_is_down_is_closed_as_lost(
     call_id = next(iter(engine.registry.calls))
     server.drop_connections()
     pbx.request_hangup(ch, 16)  # Asterisk's Hangup events go nowhere: nobody is connected
-    await until(lambda: engine.resyncs >= 2 and not engine.registry.calls, what="resync")
+    await until(lambda: engine.resync.count >= 2 and not engine.registry.calls, what="resync")
     await engine.journal.drain()
     engine.stop.set()
     await task

@@ -32,12 +32,12 @@ def test_snapshot_reports_waits_agents_and_asa() -> None:
     t = counted(counted(Tally(), "d", "answered", wait=10), "d", "answered", wait=30)
     snap = snapshot("support", t, now=100.0, waiting=[40.0, 70.0], callbacks_waiting=1,
                     agents=["ready", "on_call", "on_call"], estimated_wait=61.4)
-    assert snap["waiting"] == 2 and snap["longest_wait"] == 60.0
-    assert snap["agents"] == {"ready": 1, "on_call": 2}
-    assert snap["today"]["asa"] == 20.0 and snap["today"]["service_level"] == 50.0
-    assert snap["estimated_wait"] == 61
+    assert snap.waiting == 2 and snap.longest_wait == 60.0
+    assert snap.agents == {"ready": 1, "on_call": 2}
+    assert snap.today.asa == 20.0 and snap.today.service_level == 50.0
+    assert snap.estimated_wait == 61
     assert snapshot("q", Tally(), now=1.0, waiting=[], callbacks_waiting=0, agents=[],
-                    estimated_wait=0)["today"]["service_level"] is None
+                    estimated_wait=0).today.service_level is None
 
 
 @pytest.mark.parametrize(("typed", "caller", "expected"), [

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from core.errors import ConfigError
+from core.schedule import Schedule, is_open
 from ivr.machine import luhn_ok
-from ivr.model import Schedule, load_ivr, parse_ivr
-from ivr.schedule import is_open
+from ivr.model import load_ivr, parse_ivr
 from tests.conftest import ROOT
 
 BASE = """\

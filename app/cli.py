@@ -1,10 +1,11 @@
-"""`centralita`: run, demo, check-config, sim, db upgrade, recordings, qa."""
+"""`centralita`: run, demo, check-config, sim, db upgrade, recordings, qa, schema."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
 import sys
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     qa.add_argument("--form", help="form name in recording.yaml")
     qa.add_argument("--answer", action="append", default=[], metavar="CRITERION=VALUE",
                     help="yes/no or 1-5, once per criterion")
+    schema = sub.add_parser("schema", help="print a published contract as JSON Schema")
+    schema.add_argument("what", choices=["mqtt"], help="mqtt: topics, payloads and commands")
     return p
 
 
@@ -115,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             return _db(settings)
         if args.command in ("recordings", "qa"):
             return _recordings(settings, args)
+        if args.command == "schema":
+            from app.contract import mqtt_contract
+
+            print(json.dumps(mqtt_contract(settings.mqtt.prefix), indent=2))
+            return 0
     except KeyboardInterrupt:
         return 130
     except ConfigError as exc:  # e.g. ivr.yaml, read when the engine is built
@@ -170,7 +178,7 @@ def check_config(directory: Path) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from core.app import Engine, NeverConnected
+    from app.engine import Engine, NeverConnected
 
     configure_logging(settings.log.level)
     try:
@@ -182,7 +190,7 @@ def _run(settings: Settings) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from core.demo import run_demo
+    from app.demo import run_demo
 
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / "centralita.log", "a", encoding="utf-8")  # noqa: SIM115

@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from core.app import Engine
+from acd.model import Dispositions
+from app.engine import Engine
+from asterisk import dialplan as dp
+from core import commands as c
 from core.events import CallConnected
 from core.settings import Settings
 from sim.dialplan import load_dialplan, load_manager_conf
@@ -34,6 +37,10 @@ class Desks:
 
         self.engine, self.pbx, self.out = engine, pbx, out
         self.rng = random.Random(seed)
+        acd = engine.center.acd
+        self.queues = dict(acd.queues) if acd is not None else {}
+        #: the queue of each call the desks connected to (its dispositions apply)
+        self.call_queue: dict[str, str] = {}
         self.disposed: set[str] = set()
         self.acted: set[str] = set()  # calls a desk already transferred or consulted on
         self.counts = {"dispositions": 0, "transfers": 0, "consults": 0, "internal": 0}
@@ -44,7 +51,13 @@ class Desks:
         self.out.write(f"{time.strftime('%H:%M:%S')}    {text}\n")
         self.out.flush()
 
+    def _dispositions(self, call_id: str) -> Dispositions | None:
+        queue = self.queues.get(self.call_queue.get(call_id, ""))
+        return queue.dispositions if queue is not None else None
+
     def _connected(self, ev: CallConnected) -> None:
+        if ev.queue:
+            self.call_queue[ev.call_id] = ev.queue
         if not ev.queue or ev.call_id in self.acted:
             return
         self.acted.add(ev.call_id)
@@ -59,53 +72,56 @@ class Desks:
         task.add_done_callback(self.tasks.discard)
 
     async def _transfer(self, ev: CallConnected) -> None:
-        acd = self.engine.acd
-        assert acd is not None
         await asyncio.sleep(self.rng.uniform(3, 8))
-        others = [q for q in acd.config.queues if q != ev.queue]
+        others = [q for q in self.queues if q != ev.queue]
         if not others:
             return
         target = f"queue:{self.rng.choice(others)}"
-        if acd.transfer(ev.agent_id, target) is None:
+        if self.send(ev.agent_id, c.Transfer(action="transfer", target=target)) is None:
             self.counts["transfers"] += 1
             self.say(f"agent {ev.agent_id} transfers call {ev.call_id[:8]} to {target}")
 
     async def _consult(self, ev: CallConnected) -> None:
-        acd = self.engine.acd
-        assert acd is not None
         await asyncio.sleep(self.rng.uniform(3, 8))
-        free = [a for a, st in acd.status.items() if st.state == "ready" and a != ev.agent_id
-                and acd.agents[a].role == "agent"]
+        free = [a for a in self.engine.pool.free() if a != ev.agent_id
+                and self.engine.directory[a].role == "agent"]
         if not free:
             return
         colleague = self.rng.choice(free)
-        if acd.consults.consult(ev.agent_id, colleague) is not None:
+        if self.send(ev.agent_id, c.Consult(action="consult", target=colleague)) is not None:
             return
         self.counts["consults"] += 1
         self.say(f"agent {ev.agent_id} puts call {ev.call_id[:8]} on hold to ask {colleague}")
         await asyncio.sleep(self.rng.uniform(4, 8))
-        how = self.rng.choice(["complete", "cancel", "conference"])
-        if acd.consults.finish(ev.agent_id, how) is None:
+        how, step = self.rng.choice([("complete", c.ConsultComplete(action="consult_complete")),
+                                     ("cancel", c.ConsultCancel(action="consult_cancel")),
+                                     ("conference", c.Conference(action="conference"))])
+        if self.send(ev.agent_id, step) is None:
             self.say(f"agent {ev.agent_id}: consultation with {colleague} -> {how}")
 
+    def send(self, agent_id: str, command: c.Command) -> str | None:
+        """What an agent's desktop sends (the same path as MQTT commands)."""
+        return self.engine.commands.dispatch(agent_id, command)
+
     async def run(self) -> None:
-        acd = self.engine.acd
-        assert acd is not None
+        pool = self.engine.pool
         next_internal = time.monotonic() + 15
         while True:
             await asyncio.sleep(0.5)
-            for agent_id, st in list(acd.status.items()):
+            for agent_id in pool:
+                st = pool.status(agent_id)
                 if st.state != "wrapup" or not st.call_id or st.call_id in self.disposed:
                     continue
                 self.disposed.add(st.call_id)
-                d = acd.config.queues[acd._queue_of(agent_id)].dispositions
+                d = self._dispositions(st.call_id)
                 if d is None or self.rng.random() < 0.1:
                     continue  # forgotten: the queue's default, flagged
                 code = self.rng.choice(sorted(d.codes))
                 notes = "Customer satisfied." if d.codes[code].notes == "required" else ""
                 if d.codes[code].ticket == "requires_follow_up":
                     continue  # the demo does not schedule follow-ups
-                if acd.after.disposition(agent_id, code, notes) is None:
+                if self.send(agent_id, c.Disposition(action="disposition", code=code,
+                                                     notes=notes)) is None:
                     self.counts["dispositions"] += 1
                     self.say(f"agent {agent_id} closes call {st.call_id[:8]} as {code}")
             if time.monotonic() >= next_internal:
@@ -113,14 +129,13 @@ class Desks:
                 self._internal_call()
 
     def _internal_call(self) -> None:
-        acd = self.engine.acd
-        assert acd is not None
-        ready = [a for a in acd.config.agents if acd.status[a.id].state == "ready"
-                 and a.extension and a.role == "agent"]
+        directory = self.engine.directory
+        ready = [directory[a] for a in self.engine.pool.free()
+                 if directory[a].extension and directory[a].role == "agent"]
         if len(ready) < 2:
             return
         caller, callee = self.rng.sample(ready, 2)
-        self.pbx.incoming_call(trunk=caller.device.split("/", 1)[1], context="centralita-agents",
+        self.pbx.incoming_call(trunk=caller.device.split("/", 1)[1], context=dp.AGENTS,
                                dnis=callee.extension or callee.id,
                                caller_num=caller.extension or caller.id,
                                endpoint=Endpoint(talk_time=self.rng.uniform(8, 20)))
@@ -150,10 +165,10 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
         "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"}),
         "recording": settings.recording.model_copy(update={"directory": str(recordings)})})
     engine = Engine(settings, ivr_clock=_ivr_clock(settings))
-    if engine.ivr is not None:
-        pbx.prompts.update(engine.ivr.config.prompts)  # the admin's recordings exist here
+    if engine.center.ivr is not None:
+        pbx.prompts.update(engine.center.ivr.prompts)  # the admin's recordings exist here
     if engine.acd is not None:  # the agents' phones: answer after a few rings, talk a while
-        for agent in engine.acd.config.agents:
+        for agent in engine.directory:
             pbx.endpoints[agent.device.split("/", 1)[1]] = Endpoint(
                 answer_after=2.0 + len(agent.id) % 3, talk_time=45.0, random_talk=True)
     traffic = CallerTraffic(pbx, per_minute=settings.demo.callers_per_minute,
@@ -184,10 +199,10 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
             last_events, last_t = seen, now
             agents = ""
             if engine.acd is not None:
-                states = [st.state for st in engine.acd.status.values()]
-                agents = (f" | queued {len(engine.acd.waiting):3d} | agents ready "
-                          f"{states.count('ready')} talking {states.count('on_call')} "
-                          f"ringing {states.count('reserved')} wrap-up {states.count('wrapup')}")
+                pool = engine.pool
+                agents = (f" | queued {engine.acd.waiting():3d} | agents ready "
+                          f"{pool.count('ready')} talking {pool.count('on_call')} "
+                          f"ringing {pool.count('reserved')} wrap-up {pool.count('wrapup')}")
             if desks is not None:
                 c = desks.counts
                 agents += (f" | closed {c['dispositions']} transfers {c['transfers']} "

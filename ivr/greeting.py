@@ -1,7 +1,7 @@
-"""The foundation's call flow: answer, play the configured prompt, hang up.
+"""The call flow when no IVR is configured: answer, play the configured prompt, hang up.
 
-It stands in until the IVR (ivr/) takes over inbound calls; every step is recorded
-as a call event.
+Every step is recorded as a call event. The prompt is played with STREAM FILE, so a
+missing file ends the call (Asterisk ends the AGI session); the IVR uses GET DATA.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 
 import structlog
 
+from asterisk.agi import AgiSession
 from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AmiError
 from core.bus import Bus
@@ -37,16 +38,17 @@ class Greeter:
     async def _greet(self, ev: CallStarted) -> None:
         log = self.log.bind(call_id=ev.call_id, channel=ev.channel)
         prompt = self.settings.prompt
+        agi = AgiSession(self.ami, ev.channel)
         try:
-            await self.ami.agi(ev.channel, "ANSWER", timeout=15)
-            result = await self.ami.agi(ev.channel, f'STREAM FILE {prompt} ""', timeout=120)
+            await agi.answer(timeout=15)
+            result = await agi.stream(prompt, timeout=120)
             played = result.value == 0 and (result.endpos or 0) > 0
             self.bus.publish(CallStepped(ev.call_id, "prompt.played" if played
                                          else "prompt.missing", time.time(),
                                          {"prompt": prompt, "endpos": result.endpos}))
             if not played:
                 log.warning("greeting.prompt_missing", prompt=prompt)
-            await self.ami.agi(ev.channel, "HANGUP", timeout=15)
+            await agi.hangup(timeout=15)
         except AgiChannelGone:
             log.info("greeting.caller_left")
         except AmiError as exc:

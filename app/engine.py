@@ -1,0 +1,204 @@
+"""Composition root: builds the engine from its settings and the center's configuration,
+each service with what it needs, and runs it. Nothing else wires things together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from acd.service import AcdService
+from app.center import load_center
+from asterisk import dialplan as dp
+from asterisk.client import AmiClient
+from asterisk.events import AmiEvent
+from core.agentlog import AgentLog
+from core.bus import Bus
+from core.calllog import CallLog
+from core.commands import Commands
+from core.events import CallStarted
+from core.mqtt import CommandListener, OutboxPublisher
+from core.phone import FeatureCodes, Keypad
+from core.pool import AgentPool
+from core.registry import Registry
+from core.resync import CallTagger, Resync
+from core.settings import Settings
+from core.store import Journal, Store
+from core.topics import Topics
+from ivr.greeting import Greeter
+from ivr.service import IvrService
+from recorder.index import RecordingIndex
+from recorder.service import RecorderService
+
+
+class NeverConnected(Exception):
+    """`run` gave up: Asterisk was never reachable within `ami.give_up_after`."""
+
+
+class Engine:
+    def __init__(self, settings: Settings,
+                 ivr_clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.log = structlog.get_logger("engine")
+        center = load_center(settings)  # a broken file stops the engine here (file:line)
+        self.center = center
+        self.bus = Bus()
+        self.store = Store(settings.database.url, busy_timeout=settings.database.busy_timeout)
+        self.journal = Journal(self.store)
+        self.registry = Registry(self.bus, time.time)
+        self.topics = Topics(settings.mqtt.prefix) if settings.mqtt.enabled else None
+        self.calllog = CallLog(self.bus, self.store, self.journal, self.topics)
+        self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
+                                         backoff_max=settings.mqtt.retry_max)
+        live = self.publisher.publish_live if self.topics is not None else None
+        self.directory = center.directory
+        self.pool = AgentPool(self.directory, time.time)
+        self.pool.listen(AgentLog(self.directory, self.store, self.journal, self.topics,
+                                  live).changed)
+        self.commands = Commands(call_of=lambda agent: self.pool.call_of(agent)
+                                 if agent in self.pool else None)
+        self.codes = FeatureCodes(dp.AGENTS)
+        self.keypad = Keypad(time.time)
+        self.resync = Resync(self.registry)
+        ami = settings.ami
+        self.ami = AmiClient(
+            ami.parsed, on_event=self._on_event, on_ready=self.resync.run,
+            action_timeout=ami.action_timeout, connect_timeout=ami.connect_timeout,
+            ping_interval=ami.ping_interval,
+        )
+        self.tagger = CallTagger(self.bus, self.ami)
+        self.bus.subscribe(CallStarted, self.codes.started)
+        self.ivr: IvrService | None = None
+        self.greeter: Greeter | None = None
+        self.acd: AcdService | None = None
+        self.recorder: RecorderService | None = None
+        self._starts: list[Callable[[], None]] = []
+        self._tasks: list[Iterable[asyncio.Task[Any]]] = [self.tagger.tasks]
+        if center.ivr is not None:
+            self.ivr = IvrService(self.bus, self.ami, self.store, center.ivr,
+                                  path=center.ivr_path, now=ivr_clock,
+                                  hand_off=center.acd is not None)
+            self._tasks.append(self.ivr.tasks)
+        else:
+            self.greeter = Greeter(self.bus, self.ami, settings.greeting)
+            self._tasks.append(self.greeter.tasks)
+        if center.recording is not None:
+            self.recorder = RecorderService(self.bus, self.ami, RecordingIndex(self.store),
+                                            self.journal, self.registry, center.recording,
+                                            self.directory, settle=settings.recording.settle)
+            self.recorder.register(self.commands, self.codes, self.keypad)
+            self._starts.append(self.recorder.start)
+            self._tasks.append(self.recorder.tasks)
+        if center.acd is not None:
+            recorder = self.recorder
+            self.acd = AcdService(
+                bus=self.bus, ami=self.ami, store=self.store, journal=self.journal,
+                registry=self.registry, pool=self.pool, config=center.acd,
+                directory=self.directory, topics=self.topics, live=live,
+                stats_every=settings.acd.stats_every,
+                ivr_nodes=frozenset(center.ivr.nodes) if center.ivr is not None else frozenset(),
+                entry_prompts=recorder.announcement if recorder is not None else lambda _q: [])
+            self.acd.register(self.commands, self.codes, self.keypad)
+            self.resync.after.append(self.acd.resynced)
+            self._starts.append(self.acd.start)
+            self._tasks.append(self.acd.tasks)
+        self.listener = CommandListener(settings.mqtt, self.commands, self.topics,
+                                        backoff_max=settings.mqtt.retry_max) \
+            if self.topics is not None else None
+        self.stop = asyncio.Event()
+
+    def _on_event(self, event: AmiEvent) -> None:
+        self.registry.on_event(event)
+        self.keypad.on_event(event)
+
+    async def run(self, *, give_up_after: float | None = None,
+                  install_signals: bool = True) -> None:
+        await self.store.migrate()
+        if install_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop.set)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+        tasks = [asyncio.ensure_future(self.journal.run())]
+        if self.listener is not None:
+            tasks.append(asyncio.ensure_future(self.publisher.run()))
+            tasks.append(asyncio.ensure_future(self.listener.run()))
+        ami_task = asyncio.ensure_future(self.ami.run(stop=self.stop))
+        tasks.append(ami_task)
+        if self.ivr is not None and self.ivr.path is not None:
+            tasks.append(asyncio.ensure_future(self._watch(self.ivr.path)))
+        self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
+        for start in self._starts:
+            start()
+        try:
+            if give_up_after is not None:
+                try:
+                    await asyncio.wait_for(self._until_connected(), give_up_after)
+                except TimeoutError:
+                    raise NeverConnected(
+                        f"could not connect to Asterisk at {self.ami.url} within "
+                        f"{give_up_after:g} s") from None
+            await self.stop.wait()
+        finally:
+            await self._shutdown(tasks)
+
+    async def _watch(self, path: Path, every: float = 2.0) -> None:
+        """Reload when a config file changes on disk (as SIGHUP does)."""
+        def stamp() -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return 0.0
+
+        seen = stamp()
+        while True:
+            await asyncio.sleep(every)
+            now = stamp()
+            if now != seen:
+                seen = now
+                self.reload()
+
+    def reload(self) -> None:
+        """SIGHUP: apply changed YAML if it is valid; keep what runs if it is not."""
+        if self.ivr is not None:
+            self.ivr.reload()
+
+    async def _until_connected(self) -> None:
+        while not self.ami.ready and not self.stop.is_set():
+            await asyncio.sleep(0.05)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        self.log.info("engine.stopping")
+        self.stop.set()
+        for service_tasks in self._tasks:
+            for task in list(service_tasks):
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await self.ami.close()
+        with contextlib.suppress(TimeoutError):
+            await self.journal.drain(10.0)
+        # Give the publisher a moment to flush what the journal just wrote.
+        deadline = time.monotonic() + 2.0
+        while self.publisher.connected and time.monotonic() < deadline:
+            if not await self.store.pending_outbox(1):
+                break
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.store.close()
+        self.log.info("engine.stopped")
+
+
+def _safe(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    return f"{head.split('://')[0]}://***@{tail}" if sep else url

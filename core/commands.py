@@ -1,0 +1,249 @@
+"""Commands people send over MQTT: one model per action (a union keyed on `action`), and
+the table that hands each to the service that registered for it.
+
+Agents (and supervisors) send to `{prefix}agents/{id}/commands`, supervisors also to
+`{prefix}queues/{queue}/commands`. Every command gets a reply: ok, or why it was refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from core.payloads import Reply
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = 1
+    request: str | None = Field(None, max_length=64)  # the sender's id, echoed in the reply
+
+
+# --- an agent's own state ---------------------------------------------------------------
+
+class Login(Command):
+    action: Literal["login"]
+
+
+class Logout(Command):
+    action: Literal["logout"]
+
+
+class Pause(Command):
+    action: Literal["pause"]
+    reason: str | None = Field(None, max_length=32)
+
+
+class Ready(Command):
+    action: Literal["ready"]
+
+
+class EndWrapup(Command):
+    action: Literal["end_wrapup"]
+
+
+class ExtendWrapup(Command):
+    action: Literal["extend_wrapup"]
+
+
+# --- the call an agent is on --------------------------------------------------------------
+
+class Transfer(Command):
+    """Blind transfer: `queue:NAME`, `agent:ID`, `ivr:NODE` or `external:NUMBER`."""
+
+    action: Literal["transfer"]
+    target: str = Field(max_length=80)
+    keep_priority: bool = True
+
+
+class Consult(Command):
+    action: Literal["consult"]
+    target: str = Field(max_length=80)  # agent:ID or an extension
+
+
+class ConsultComplete(Command):
+    action: Literal["consult_complete"]
+
+
+class ConsultCancel(Command):
+    action: Literal["consult_cancel"]
+
+
+class Conference(Command):
+    action: Literal["conference"]
+
+
+class Disposition(Command):
+    action: Literal["disposition"]
+    code: str = Field(min_length=1, max_length=64)
+    notes: str = Field("", max_length=100000)  # the queue's notes_max applies
+    ticket: str | None = Field(None, max_length=32)
+    follow_up_at: str | None = Field(None, max_length=40)  # ISO 8601 with a zone
+    follow_up_to: str | None = Field(None, max_length=8)  # agent or queue
+
+
+class UpdateCustomer(Command):
+    action: Literal["update_customer"]
+    fields: dict[str, Any]
+
+
+class Escalate(Command):
+    action: Literal["escalate"]
+    notes: str = Field("", max_length=100000)
+
+
+# --- recording and live monitoring ---------------------------------------------------
+
+class PauseRecording(Command):
+    action: Literal["pause_recording"]
+
+
+class ResumeRecording(Command):
+    action: Literal["resume_recording"]
+
+
+class StartRecording(Command):
+    action: Literal["start_recording"]
+
+
+class StopRecording(Command):
+    action: Literal["stop_recording"]
+
+
+class Listen(Command):
+    action: Literal["listen"]
+    agent: str = Field(max_length=32)  # whom the supervisor listens to
+
+
+class Whisper(Command):
+    action: Literal["whisper"]
+    agent: str = Field(max_length=32)
+
+
+class Barge(Command):
+    action: Literal["barge"]
+    agent: str = Field(max_length=32)
+
+
+# --- supervisors, on a queue -------------------------------------------------------------
+
+class Reprioritise(Command):
+    action: Literal["reprioritise"]
+    call_id: str = Field(min_length=1, max_length=32)
+    priority: int = Field(ge=0, le=100)
+
+
+AgentCommand = Annotated[
+    Login | Logout | Pause | Ready | EndWrapup | ExtendWrapup | Transfer | Consult
+    | ConsultComplete | ConsultCancel | Conference | Disposition | UpdateCustomer | Escalate
+    | PauseRecording | ResumeRecording | StartRecording | StopRecording | Listen | Whisper | Barge,
+    Field(discriminator="action")]
+QueueCommand = Annotated[Reprioritise, Field(discriminator="action")]
+
+#: how log lines name who sent a command of each kind
+SENDER = {"agents": "agent", "queues": "queue", "campaigns": "campaign"}
+#: which commands each command topic takes (core/topics.py COMMAND_KINDS)
+UNIONS: dict[str, Any] = {"agents": AgentCommand, "queues": QueueCommand}
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
+def register_union(kind: str, union: Any) -> None:
+    """Another kind of command topic (campaigns) with its union of commands."""
+    UNIONS[kind] = union
+    _ADAPTERS.pop(kind, None)
+
+
+def _adapter(kind: str) -> TypeAdapter[Any]:
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(UNIONS[kind])
+    return _ADAPTERS[kind]
+
+
+def actions(kind: str) -> list[str]:
+    schema = _adapter(kind).json_schema()
+    mapping = schema.get("discriminator", {}).get("mapping", {})
+    if mapping:
+        return sorted(mapping)
+    return [schema["properties"]["action"]["const"]]
+
+
+class Malformed(Exception):
+    """A command that is not one: the message names the field and what is wrong."""
+
+
+def parse(kind: str, data: Any) -> Command:
+    """The typed command for a decoded JSON body; Malformed says what is wrong with it."""
+    if not isinstance(data, dict):
+        raise Malformed("(message): a command is a JSON object")
+    known = actions(kind)
+    if data.get("action") not in known:
+        raise Malformed(f"action: must be one of {', '.join(known)}")
+    try:
+        command: Command = _adapter(kind).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first["loc"]]
+        if loc and loc[0] == data.get("action"):
+            loc = loc[1:]  # the union's tag, not a field the sender wrote
+        raise Malformed(f"{'.'.join(loc) or '(message)'}: {first['msg']}") from None
+    return command
+
+
+C = TypeVar("C", bound=Command)
+Handler = Callable[[str, Any], str | None]  # (sender, command) -> why refused, or None
+
+
+class Commands:
+    """The dispatch table: services register the commands they carry out; the MQTT
+    listener (and tests, and the demo's desks) dispatch through it."""
+
+    def __init__(self, *, call_of: Callable[[str], str | None] | None = None) -> None:
+        self._handlers: dict[type[Command], Handler] = {}
+        self.call_of = call_of  # an agent's current call, for the refusal log line
+        self.log = structlog.get_logger("commands")
+
+    def register(self, kind: type[C], handler: Callable[[str, C], str | None]) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"{kind.__name__} has a handler already")
+        self._handlers[kind] = handler
+
+    def handles(self, kind: type[Command]) -> bool:
+        return kind in self._handlers
+
+    def dispatch(self, sender: str, command: Command, *, kind: str = "agents") -> str | None:
+        """Carry out `command` from `sender` (an agent id, a queue or campaign name, as
+        `kind` says): None when done or under way, else why it was refused (then nothing
+        changed)."""
+        handler = self._handlers.get(type(command))
+        action = getattr(command, "action", type(command).__name__)
+        if handler is None:
+            error: str | None = f"{action} is not available: the service that does it is not configured"
+        else:
+            error = handler(sender, command)
+        if error is not None:
+            call_id = self.call_of(sender) if self.call_of and kind == "agents" else None
+            self.log.info("command.refused", **{SENDER[kind]: sender}, action=action,
+                          call_id=call_id, error=error)
+        return error
+
+    def run(self, kind: str, sender: str, data: Any) -> Reply:
+        """Parse and dispatch one decoded command body; the reply says how it went."""
+        request = data.get("request") if isinstance(data, dict) else None
+        request = request if isinstance(request, str) and len(request) <= 64 else None
+        try:
+            command = parse(kind, data)
+        except Malformed as exc:
+            self.log.info("command.malformed", **{SENDER[kind]: sender}, error=str(exc))
+            return Reply(ok=False, error=str(exc), request=request)
+        try:
+            error = self.dispatch(sender, command, kind=kind)
+        except Exception as exc:  # a bug in one command must not stop the others
+            self.log.exception("command.failed", **{SENDER[kind]: sender},
+                               action=getattr(command, "action", ""))
+            error = f"internal error: {type(exc).__name__}"
+        return Reply(ok=error is None, error=error, request=command.request,
+                     action=getattr(command, "action", None))
