@@ -20,8 +20,11 @@ class AsyncAgi(Recording):
     def _has_app(self, name: str) -> bool:
         raise NotImplementedError
 
-    async def _async_agi(self, ch: Channel) -> str:
+    async def _async_agi(self, ch: Channel, args: list[str] | None = None) -> str:
         ch.agi_queue = asyncio.Queue()
+        for queued in ch.agi_backlog:  # commands sent while it was frozen in a bridge
+            ch.agi_queue.put_nowait(queued)
+        ch.agi_backlog.clear()
         env = {
             "agi_request": "async", "agi_channel": ch.name, "agi_language": ch.language,
             "agi_type": ch.name.split("/", 1)[0], "agi_uniqueid": ch.uniqueid,
@@ -33,6 +36,8 @@ class AsyncAgi(Recording):
             "agi_priority": str(ch.priority), "agi_enhanced": "0.0", "agi_accountcode": "",
             "agi_threadid": str(140375600174784 + self.rng.randrange(1 << 20)),
         }
+        for n, arg in enumerate(args or [], 1):  # AGI(agi:async,arg1,arg2,...)
+            env[f"agi_arg_{n}"] = arg
         self._chan_event("AsyncAGIStart", "agi,all", ch, ("Env", encode_agi_env(env)))
         try:
             while ch.redirect_to is None:
@@ -58,12 +63,18 @@ class AsyncAgi(Recording):
                 result = await self._agi_command(ch, command, command_id)
                 if result == "hangup":
                     return "hangup"
+                if result == "agi_hangup":
+                    self._agi_end(ch, "HANGUP")
+                    ch.hangup_cause = 0
+                    return "hangup"
                 if result == "fail":  # res_agi ends the session (AGISTATUS=FAILURE)
                     self._agi_end(ch, "FAILURE")
                     return "next"
         except Thawed:
             ch.agi_frozen = False
-            ch.agi_queue = None
+            queue, ch.agi_queue = ch.agi_queue, None
+            while queue is not None and not queue.empty():
+                ch.agi_backlog.append(queue.get_nowait())
             ch.thaw.clear()
             return "next"
         except asyncio.CancelledError:
@@ -137,9 +148,10 @@ class AsyncAgi(Recording):
             await self.clock.sleep(0.5)  # media setup, as measured in the transcripts
             return 200, "result=0", "next"
         if verb == "HANGUP":
-            ch.hangup_cause = 16
-            self.spawn(self._later_hangup(ch))
-            return 200, "result=1", "next"
+            # The explicit soft hang-up (32) at once; the command completes, the session
+            # ends, the dialplan stops; the channel goes with cause 0 (safe_harbour).
+            self._chan_event("SoftHangupRequest", "call,all", ch, ("Cause", "32"))
+            return 200, "result=1", "agi_hangup"
         if verb == "NOOP":
             return 200, "result=0", "next"
         if two == "STREAM FILE" and len(words) >= 3:
@@ -186,10 +198,6 @@ class AsyncAgi(Recording):
         if two == "SPEECH CREATE":
             return 200, "result=0", "next"  # no speech engine loaded, as on a stock box
         return 510, "Invalid or unknown command", "next"
-
-    async def _later_hangup(self, ch: Channel) -> None:
-        await asyncio.sleep(0)
-        self.request_hangup(ch, 16)
 
     async def _stream(self, ch: Channel, prompt: str, escape: str) -> tuple[int, str, str]:
         length = self.prompts.get(prompt)

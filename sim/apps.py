@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from sim.amd import MEDIA, amd_params, amd_result
 from sim.channels import Channel, parse_float
 from sim.originate import Originating
 
@@ -32,6 +33,12 @@ class Applications(Originating):
         return "next"
 
     async def app_ringing(self, ch: Channel, parts: list[str], args: str) -> str:
+        if ch.is_local and ch.peer is not None and ch.name.endswith(";2"):
+            # A Local pair's far half indicates ringing to the calling half; its own state
+            # stays Ring (dialer transcripts, originate_outcomes).
+            if ch.peer.state != 6:
+                self.set_state(ch.peer, 5)
+            return "next"
         self.set_state(ch, 5)
         return "next"
 
@@ -77,6 +84,8 @@ class Applications(Originating):
             if length is None:
                 self.set_var(ch, "PLAYBACKSTATUS", "FAILED")
                 return "next"
+            if prompt in self.voices and ch.voice is None:
+                ch.voice, ch.voice_length = self.voices[prompt]
             await self._wait(ch, length)
         self.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
         return "next"
@@ -98,9 +107,39 @@ class Applications(Originating):
         return "next"
 
     async def app_agi(self, ch: Channel, parts: list[str], args: str) -> str:
-        if args.strip() != "agi:async":
+        if not parts or parts[0].strip() != "agi:async":
             return "next"  # only AsyncAGI is simulated
-        return await self._async_agi(ch)
+        return await self._async_agi(ch, [p.strip() for p in parts[1:]])
+
+    async def app_userevent(self, ch: Channel, parts: list[str], args: str) -> str:
+        """UserEvent(name,Header: value,...) (app_userevent.c)."""
+        extra = [("UserEvent", parts[0].strip() if parts else "")]
+        for part in parts[1:]:
+            key, _, value = part.partition(":")
+            extra.append((key.strip(), value.strip()))
+        self._chan_event("UserEvent", "user,all", ch, *extra)
+        return "next"
+
+    async def app_amd(self, ch: Channel, parts: list[str], args: str) -> str:
+        waited = 0.0
+        while self._far_voice(ch)[0] == "deadair" and waited < MEDIA:
+            await self.clock.sleep(0.05)  # the far end starts sending once media is up
+            waited += 0.05
+        status, cause, after = amd_result(self._far_voice(ch), amd_params(parts))
+        await self._wait(ch, after - waited)
+        self.set_var(ch, "AMDSTATUS", status)
+        self.set_var(ch, "AMDCAUSE", cause)
+        return "next"
+
+    def _far_voice(self, ch: Channel) -> tuple[str, float]:
+        """What the other end sends: a scripted customer's voice, or (a Local pair) what
+        its other half is playing."""
+        if ch.endpoint is not None and ch.endpoint.voice is not None:
+            return ch.endpoint.voice, ch.endpoint.greeting
+        far = ch.peer if ch.peer is not None else ch
+        if far.voice is not None:
+            return far.voice, far.voice_length
+        return "deadair", 0.0
 
     async def app_bridgeadd(self, ch: Channel, parts: list[str], args: str) -> str:
         """app_bridgeaddchan.c: BridgeAdd(channel) joins the channel's bridge."""
@@ -252,4 +291,5 @@ APPS: dict[str, AppFn] = {
     "musiconhold": Applications.app_musiconhold, "dial": Applications.app_dial,
     "voicemail": Applications.app_voicemail, "agi": Applications.app_agi,
     "bridgeadd": Applications.app_bridgeadd, "chanspy": Applications.app_chanspy,
+    "userevent": Applications.app_userevent, "amd": Applications.app_amd,
 }

@@ -91,6 +91,14 @@ class Channel:
     ring_status: str = ""  # BUSY/CONGESTION signalled by the far end before answer
     progress: asyncio.Event = field(default_factory=asyncio.Event)
     torn_by_peer: bool = False  # hung up through the other half (Hangup action on ;1)
+    #: AGI commands queued while the session was frozen in a bridge: res_agi keeps the
+    #: queue on the channel, so they run when it enters AsyncAGI again (20.20.1)
+    agi_backlog: list[tuple[str, str]] = field(default_factory=list)
+    #: what the far end sends once answered, for AMD: human, machine, silent (silence
+    #: frames), deadair (no frames); None: not known (yet)
+    voice: str | None = None
+    voice_length: float = 0.0  # a human's greeting, seconds
+    app_only: bool = False  # originated to run one application (not a dialplan)
 
     def snapshot(self, prefix: str = "") -> list[tuple[str, str]]:
         return [

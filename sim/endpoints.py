@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 RingKind = Literal["answer", "noanswer", "busy", "unavailable"]
+#: what the far end sends once answered, for AMD (sim/amd.py)
+Voice = Literal["human", "machine", "silent", "deadair"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,9 @@ class Endpoint:
 
     `ring`: answer / noanswer / busy / unavailable. `answer_after` seconds of ringing.
     `talk_time`: mean seconds until it hangs up once answered (exponential when
-    `random_talk`, fixed otherwise). `machine`: an answering machine (for AMD tests).
+    `random_talk`, fixed otherwise). `voice`: what a called customer sends once answered
+    (a person's `greeting` of so many seconds, an answering machine, silence, nothing), for
+    AMD; None for phones that are not dialled by the dialer.
     """
 
     ring: RingKind = "answer"
@@ -40,7 +44,8 @@ class Endpoint:
     talk_time: float | None = 30.0
     random_talk: bool = False
     digits: tuple[tuple[float, str], ...] = ()
-    machine: bool = False
+    voice: Voice | None = None
+    greeting: float = 0.61
     #: digits are pressed relative to when the IVR starts listening (a person reacting to a
     #: prompt), not to the start of the call
     reactive: bool = False
@@ -61,15 +66,26 @@ def agent_phone(answer_after: float = 1.0, *, ring: RingKind = "answer",
     return Endpoint(ring=ring, answer_after=answer_after, talk_time=talk_time)
 
 
-def customer(kind: Literal["human", "machine", "noanswer", "busy"] = "human", *,
-             answer_after: float = 4.0, talk_time: float = 60.0) -> Endpoint:
-    """A dialer customer: a human, an answering machine, no answer or busy."""
+CustomerKind = Literal["human", "machine", "silent", "deadair", "noanswer", "busy",
+                       "congestion"]
+
+
+def customer(kind: CustomerKind = "human", *, answer_after: float = 4.0,
+             talk_time: float = 60.0, random_talk: bool = True,
+             digits: tuple[tuple[float, str], ...] = ()) -> Endpoint:
+    """A dialer customer: a person, an answering machine (it hangs up after its greeting
+    and a message's time), a line that answers with silence or no audio at all, no answer,
+    busy, or a congested network."""
     if kind == "noanswer":
         return Endpoint(ring="noanswer")
     if kind == "busy":
-        return Endpoint(ring="busy", answer_after=2.0)
-    return Endpoint(answer_after=answer_after, talk_time=talk_time, random_talk=True,
-                    machine=kind == "machine")
+        return Endpoint(ring="busy", answer_after=0.0)
+    if kind == "congestion":
+        return Endpoint(ring="unavailable")
+    if kind == "machine":
+        return Endpoint(answer_after=answer_after, talk_time=40.0, voice="machine")
+    return Endpoint(answer_after=answer_after, talk_time=talk_time, random_talk=random_talk,
+                    voice=kind, digits=digits, reactive=bool(digits))
 
 
 def caller(digits: tuple[tuple[float, str], ...] = (), patience: float | None = 120.0, *,

@@ -80,32 +80,55 @@ class Originating(AsyncAgi):
                                  ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
                 ch.con_num, ch.con_name = cid
                 self._chan_event("NewConnectedLine", "call,all", ch)
+        if self.dialplan.find(context, exten) is None:
+            # No such extension or context: both halves go at once, nothing is dialled.
+            self._fail_pair(one, two, cause_one=0, cause_two=0, ran=False)
+            return False, 0, None
         self.emit("LocalBridge", "call,all", [
             *one.snapshot("LocalOne"), *two.snapshot("LocalTwo"),
             ("Context", context), ("Exten", exten), ("LocalOptimization", "Yes")])
         self.emit("DialBegin", "call,all", [*one.snapshot("Dest"), ("DialString", target)])
-        if self.dialplan.find(context, exten) is None:
-            two.hangup_cause = 1
-            self.destroy(two)
-            self.destroy(one)
-            return False, 0, None
         self.spawn(self.run_dialplan(two), two)
-        waiters = {asyncio.ensure_future(one.answered.wait()), asyncio.ensure_future(one.ended.wait())}
+        waiters = {asyncio.ensure_future(e.wait()) for e in (one.answered, one.ended, one.progress)}
         done, pending = await asyncio.wait(waiters, timeout=req.timeout_ms / 1000 / self.clock.speed,
                                            return_when="FIRST_COMPLETED")
         for w in pending:
             w.cancel()
+        if one.ring_status and not one.answered.is_set():
+            # Busy() / Congestion() on the far half: the Originate fails at once, Reason 5 / 8
+            # (dialer transcripts, originate_outcomes).
+            busy = one.ring_status == "BUSY"
+            self.emit("DialEnd", "call,all", [*one.snapshot("Dest"), ("DialStatus", one.ring_status)])
+            self._fail_pair(one, two, cause_one=0, cause_two=17 if busy else 34, ran=True)
+            return False, 5 if busy else 8, None
         if not done:
-            self.emit("DialEnd", "call,all", [*one.snapshot("Dest"), ("DialStatus", "NOANSWER")])
-            return False, 0, None
+            # Rang until the Originate's Timeout: Reason 3, no DialEnd, cause 19 on both.
+            self._fail_pair(one, two, cause_one=19, cause_two=19, ran=True)
+            return False, 3, None
         if one.gone:
             return False, 0, None
         self.emit("DialEnd", "call,all", [*one.snapshot("Dest"), ("DialStatus", "ANSWER")])
         return True, 4, one
 
+    def _fail_pair(self, one: Channel, two: Channel, *, cause_one: int, cause_two: int,
+                   ran: bool) -> None:
+        """An Originate of a Local pair failed: the first half just goes; the second is asked
+        to hang up and ends its dialplan (`ran`), or goes at once if it never ran."""
+        one.peer = two.peer = None  # each half goes its own way
+        one.hangup_cause, two.hangup_cause = cause_one, cause_two
+        if not ran:
+            self.destroy(two)
+            self.destroy(one)
+            return
+        self.destroy(one)
+        self._chan_event("HangupRequest", "call,all", two, ("Cause", str(cause_two)))
+        self._stop(two)
+
     async def _originate_endpoint(self, req: OriginateRequest, tech: str, resource: str,
                                   cid: tuple[str, str]) -> tuple[bool, int, Channel | None]:
         endpoint = self.endpoints.get(resource)
+        if endpoint is None and self.network is not None:
+            endpoint = self.network(resource)
         if endpoint is None:
             return False, 0, None
         ch = self._new_endpoint_channel(tech, resource, endpoint, req.channel_id or None, cid)
@@ -182,6 +205,7 @@ class Originating(AsyncAgi):
 
 
     async def _run_app_only(self, ch: Channel, app: str, data: str) -> None:
+        ch.app_only = True
         try:
             ch.app, ch.app_data = app, data
             await self._exec_app(ch, app, data)

@@ -212,11 +212,13 @@ class AmiServer:
         ])
 
     def _list(self, s: _Session, a: Message, message: str, items: list[Pairs], complete: str,
-              extra: Pairs | None = None) -> None:
+              extra: Pairs | None = None, *, id_last: bool = False) -> None:
         s.respond(a, [("Response", "Success"), ("EventList", "start"), ("Message", message)])
         aid = [("ActionID", a.action_id)] if a.action_id else []
         for item in items:
-            s.write(format_message([item[0], *aid, *item[1:]]))
+            # CoreShowChannel puts ActionID after Event; Status puts it last (and neither
+            # carries a Timestamp: list items are not events to every session).
+            s.write(format_message([*item, *aid] if id_last else [item[0], *aid, *item[1:]]))
         s.write(format_message([("Event", complete), *aid, ("EventList", "Complete"),
                                 ("ListItems", str(len(items))), *(extra or [])]))
 
@@ -248,7 +250,7 @@ class AmiServer:
                   ("Writetrans", ""), ("Callgroup", "0"), ("Pickupgroup", "0"),
                   ("Seconds", str(int(now - c.created)))] for c in chans]
         self._list(s, a, "Channel status will follow", items, "StatusComplete",
-                   [("Items", str(len(items)))])
+                   [("Items", str(len(items)))], id_last=True)
 
     async def _originate(self, s: _Session, a: Message) -> None:
         channel = a.get("Channel")

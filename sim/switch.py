@@ -32,12 +32,20 @@ class Switch:
         prompts: dict[str, float] | None = None,
         endpoints: dict[str, Endpoint] | None = None,
         seed: int | None = None,
+        timestamps: bool = False,
     ) -> None:
         self.dialplan = dialplan
+        #: manager.conf `timestampevents = yes`: every event carries Asterisk's clock
+        self.timestamps = timestamps
+        #: prompts that are a voice on the line, for AMD: prompt -> (kind, seconds spoken)
+        self.voices: dict[str, tuple[str, float]] = {}
         self.clock = clock or Clock()
         # A stock Asterisk's sounds with their real lengths; anything else is "missing".
         self.prompts = dict(stock_prompts()) if prompts is None else dict(prompts)
         self.endpoints: dict[str, Endpoint] = dict(endpoints or {})
+        #: phones not in `endpoints` (customers the dialer calls): resource -> its endpoint;
+        #: None, or None returned: no such peer
+        self.network: Callable[[str], Endpoint | None] | None = None
         self.channels: dict[str, Channel] = {}
         self.listeners: list[Listener] = []
         self.rng = random.Random(seed)
@@ -64,7 +72,10 @@ class Switch:
     # --- events ---------------------------------------------------------------------
 
     def emit(self, event: str, privilege: str, pairs: list[tuple[str, str]]) -> None:
-        data = format_message([("Event", event), ("Privilege", privilege), *pairs])
+        head = [("Event", event), ("Privilege", privilege)]
+        if self.timestamps:
+            head.append(("Timestamp", f"{self.clock.now():.6f}"))
+        data = format_message([*head, *pairs])
         for listener in list(self.listeners):
             listener(data)
 
@@ -169,17 +180,34 @@ class Switch:
             peer.hangup_cause = ch.hangup_cause
             if peer.agi_queue is not None and not peer.agi_frozen and peer.task is not None \
                     and not peer.task.done():
+                if not ch.torn_by_peer:  # the far half hung up by itself (originate_outcomes)
+                    self._chan_event("HangupRequest", "call,all", peer, ("Cause", "16"))
                 peer.task.cancel()  # a half in AsyncAGI ends its AGI session first
             else:
                 if not ch.torn_by_peer:
                     self._chan_event("HangupRequest", "call,all", peer, ("Cause", "16"))
-                self.destroy(peer)
-                if peer.task is not None and not peer.task.done():
-                    peer.task.cancel()
-        if bridge is not None and bridge.kick_on_leave and len(bridge.channels) <= 1:
-            for other in list(bridge.channels):  # the last one left (a three-way goes on)
-                self._leave_bridge(other)
-                other.hangup_cause = 16
+                if peer.task is not None and not peer.task.done() and not peer.agi_frozen \
+                        and not peer.app_only and peer.task is not asyncio.current_task():
+                    peer.task.cancel()  # its dialplan ends: SoftHangupRequest, Hangup
+                else:
+                    self.destroy(peer)
+                    if peer.task is not None and not peer.task.done():
+                        peer.task.cancel()
+        if bridge is not None:
+            self._kick_last(bridge)
+
+    def _kick_last(self, bridge: Bridge) -> None:
+        """The last one left in a bridge the Bridge action made (a three-way goes on)."""
+        if not bridge.kick_on_leave or len(bridge.channels) > 1:
+            return
+        for other in list(bridge.channels):
+            self._leave_bridge(other)
+            other.hangup_cause = 16
+            if other.agi_frozen:
+                # Its AGI() returns and the dialplan goes on after it (dialer transcripts,
+                # nailed_bridge_action/loop): Hangup(), or back into AGI.
+                other.thaw.set()
+            else:
                 self._stop(other)  # kicked: a soft hang-up, no HangupRequest
 
     # --- bridges --------------------------------------------------------------------
@@ -254,9 +282,11 @@ class Switch:
     def redirect(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         ch.redirect_to = (context, exten, priority)
         if ch.bridge is not None:
+            # The one left behind goes on in its dialplan (Hangup, or back into AGI); a
+            # dual Redirect moves it too, right after (redirect, nailed_bridge_loop).
             br = ch.bridge
-            br.kick_on_leave = False  # the one left behind stays, as on 20.20.1
             self._leave_bridge(ch)
+            self._kick_last(br)
         ch.interrupt.set()
         if ch.agi_frozen:  # a new AsyncAGI session starts where it is sent
             ch.thaw.set()
