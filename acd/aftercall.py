@@ -15,14 +15,14 @@ import structlog
 
 from acd.dialback import Dialback
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.records import AfterCallRecords
 from acd.state import AcdState
 from acd.survey import Surveys
-from acd.wrapup import Closing, check_closing, fill_template, template_fields
+from core.dispositions import Closing, check_closing, fill_template, template_fields
 from core.payloads import WrapupCode, WrapupCodes
 from core.people import Directory
 from core.pool import AgentChanged
+from core.ports import Ports
 from core.schedule import is_open
 
 #: a blind transfer of the agent's caller (agent, target) -> why refused, or None

@@ -19,7 +19,6 @@ import structlog
 
 from acd.desk import Desk
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.state import AcdState, Cancellable
 from asterisk import actions
 from asterisk import dialplan as dp
@@ -27,6 +26,7 @@ from asterisk.errors import AgiChannelGone, AmiError
 from asterisk.events import OriginateResponse
 from core.events import CallConnected, CallParked
 from core.people import Directory
+from core.ports import Ports
 
 OWNER = "acd"
 

@@ -8,7 +8,6 @@ import asyncio
 import structlog
 
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.state import AcdState
 from core.agentstate import (
     ExtendWrapup,
@@ -22,6 +21,7 @@ from core.agentstate import (
     Restore,
 )
 from core.people import Directory
+from core.ports import Ports
 
 OWNER = "acd"
 

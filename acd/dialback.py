@@ -14,7 +14,6 @@ import structlog
 from acd.callbacks import callback_number, next_try
 from acd.figures import Figures
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.ringer import Ringer
 from acd.state import AcdState, Callback, Waiting
 from asterisk import actions
@@ -22,6 +21,7 @@ from asterisk import dialplan as dp
 from asterisk.errors import AmiError
 from asterisk.events import OriginateResponse
 from core.events import CallConnected
+from core.ports import Ports
 
 FOLLOW_UP_GRACE = 600.0  # seconds a follow-up waits for its agent before the queue takes it
 OWNER = "acd"

@@ -9,12 +9,12 @@ import time
 
 from acd.estimates import estimated_wait
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.state import AcdState, Callback
 from acd.stats import Tally, counted, snapshot
 from core.payloads import QueueStats
 from core.people import Directory
 from core.pool import AgentChanged
+from core.ports import Ports
 
 
 class Figures:

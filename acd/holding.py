@@ -12,12 +12,12 @@ import structlog
 from acd import holdplan
 from acd.figures import Figures
 from acd.model import AcdConfig, Queue, Target
-from acd.ports import Ports
 from acd.ringer import Ringer
 from acd.state import AcdState, Waiting
 from asterisk.errors import AgiChannelGone, AmiError
 from core.people import Directory
 from core.pool import AgentChanged
+from core.ports import Ports
 
 #: the caller leaves a number and hangs up, keeping their place (waiting caller, reason);
 #: False when they gave no number that can be called

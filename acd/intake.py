@@ -11,11 +11,11 @@ from acd.admission import refusal
 from acd.figures import Figures
 from acd.holding import Holding
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.ringer import Ringer
 from acd.state import AcdState, Needs, Waiting
 from core.events import CallEnded, CallRouted
 from core.people import Directory
+from core.ports import Ports
 
 
 class Intake:

@@ -17,7 +17,6 @@ import structlog
 
 from acd.intake import Intake
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.state import Needs
 from asterisk import actions
 from asterisk import dialplan as dp
@@ -25,6 +24,7 @@ from asterisk.errors import AmiError
 from asterisk.events import OriginateResponse
 from core.events import CallConnected, CallStarted
 from core.people import Agent, Directory
+from core.ports import Ports
 
 OWNER = "acd"
 

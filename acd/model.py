@@ -13,10 +13,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from acd.routing import QueueRules, Step
 from asterisk.sounds import stock_prompts
+from core.dispositions import Dispositions
 from core.errors import ConfigError
 from core.people import Agent, AgentsConfig, Level
 from core.schedule import Schedule
-from core.yamlconf import parse_yaml, placeholders, problems_at, validate
+from core.yamlconf import parse_yaml, problems_at, validate
 
 
 class _Strict(BaseModel):
@@ -80,45 +81,6 @@ class Announcements(_Strict):
     position_every: Seconds | None = 60  # position and estimated wait
     periodic: str | None = None
     periodic_every: Seconds = 90
-
-
-TEMPLATE_FIELDS = frozenset({"customer_name", "account", "number", "date", "reference", "agent",
-                             "queue", "notes"})
-TicketStatus = Literal["open", "resolved", "closed", "requires_follow_up"]
-
-
-class DispositionCode(_Strict):
-    """One call-type code (`category/sub-category`): whether notes are required, the
-    ticket status it sets, and a note template agents paste and complete."""
-
-    notes: Literal["optional", "required"] = "optional"
-    ticket: TicketStatus | None = None
-    template: str | None = Field(None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _fields(self) -> DispositionCode:
-        if self.template is not None:
-            try:
-                used = placeholders(self.template)
-            except ValueError as exc:
-                raise ValueError(f"template: {exc}") from None
-            unknown = used - TEMPLATE_FIELDS
-            if unknown:
-                raise ValueError(f"template uses unknown placeholder(s) {sorted(unknown)}; "
-                                 f"known: {sorted(TEMPLATE_FIELDS)}")
-        return self
-
-
-class Dispositions(_Strict):
-    codes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)?$")], DispositionCode] = \
-        Field(min_length=1)
-    default: str  # given (and flagged) when the agent sends none before wrap-up ends
-
-    @model_validator(mode="after")
-    def _default(self) -> Dispositions:
-        if self.default not in self.codes:
-            raise ValueError(f"default {self.default!r} is not one of the codes")
-        return self
 
 
 class CallbackRules(_Strict):

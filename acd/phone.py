@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from acd.consult import Consults
 from acd.desk import Desk
-from acd.ports import Ports
 from acd.state import AcdState
 from acd.targets import keyed_target
 from acd.transfers import Transfers
@@ -15,6 +14,7 @@ from asterisk.errors import AmiError
 from core.events import CallStarted
 from core.people import Directory
 from core.phone import FeatureCodes, Keypad
+from core.ports import Ports
 
 FEATURE_CODES = {"*21": "login", "*22": "logout", "*23": "pause", "*24": "ready"}
 PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting"}

@@ -16,7 +16,6 @@ import structlog
 
 from acd.figures import Figures
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.routing import Offer
 from acd.state import AcdState, Callback, Item, Waiting
 from asterisk import actions
@@ -27,6 +26,7 @@ from core.agentstate import RingUnanswered
 from core.events import CallConnected
 from core.payloads import ScreenPop
 from core.people import Directory
+from core.ports import Ports
 
 OWNER = "acd"
 #: a callback's agent answered: dial the customer (callback, agent id, agent's channel)
@@ -95,18 +95,26 @@ class Ringer:
     async def _ring(self, item: Item, agent_ids: list[str]) -> None:
         now = self.ports.clock()
         queue = self.config.queues[item.queue]
+        if isinstance(item, Waiting):
+            # A blended agent whose phone a campaign keeps connected: no ring, the caller
+            # is bridged to that line at once (the others of a ring-all stay free).
+            for agent_id in agent_ids:
+                line = self.ports.lines.take(agent_id, now)
+                if line is None:
+                    continue
+                for other in agent_ids:
+                    if other != agent_id:
+                        self.ports.pool.release(other, item.key)
+                self._offered(item, agent_id, now)
+                await self._connect(item, agent_id, line, line=True)
+                return
         outcomes: dict[str, asyncio.Future[OriginateResponse]] = {}
         for agent_id in agent_ids:
             agent = self.directory[agent_id]
             leg = f"acd-{uuid.uuid4().hex[:12]}"
             item.legs[leg] = agent_id
             self.ports.registry.expect(leg, item.key)
-            self.ports.step(item.record, "acd.offered", {
-                "agent": agent_id, "queue": item.queue, "callback": isinstance(item, Callback)},
-                at=now)
-            if isinstance(item, Waiting):
-                self.ports.update(item.call_id, offered_at=now, agent=agent_id)
-            self.ports.spawn(self._screenpop(item, agent_id, now))
+            self._offered(item, agent_id, now)
             try:
                 outcomes[leg] = await self.ports.ami.originate(actions.originate(
                     channel=agent.device, context=dp.LEGS, exten=agent.extension or agent.id,
@@ -123,6 +131,14 @@ class Ringer:
         elif self.state.is_waiting(item.key):
             self.state.router.return_call(item.key)
             self.dispatch(item.key)
+
+    def _offered(self, item: Item, agent_id: str, now: float) -> None:
+        self.ports.step(item.record, "acd.offered", {
+            "agent": agent_id, "queue": item.queue, "callback": isinstance(item, Callback)},
+            at=now)
+        if isinstance(item, Waiting):
+            self.ports.update(item.call_id, offered_at=now, agent=agent_id)
+        self.ports.spawn(self._screenpop(item, agent_id, now))
 
     async def _await_answer(self, item: Item,
                             outcomes: dict[str, asyncio.Future[OriginateResponse]]) -> None:
@@ -157,7 +173,8 @@ class Ringer:
             if other is not None:
                 pool.release(other, item.key)
         if winner is not None:
-            await self._connect(item, winner[0], winner[1])
+            agent_id = item.legs.pop(winner[0])
+            await self._connect(item, agent_id, winner[1].channel)
         elif self.state.is_waiting(item.key):
             self.state.router.unpin(item.key)  # the agent it was meant for did not answer
             self.state.router.return_call(item.key)
@@ -170,25 +187,32 @@ class Ringer:
         self.ports.pool.try_apply(agent_id, RingUnanswered(limit),
                                   why="no_answer" if misses >= limit else "")
 
-    async def _connect(self, item: Item, leg: str, response: OriginateResponse) -> None:
+    async def _connect(self, item: Item, agent_id: str, channel: str, *,
+                       line: bool = False) -> None:
+        """The agent's phone answered (or is a line kept connected): join them."""
         pool = self.ports.pool
-        agent_id = item.legs.pop(leg)
         now = self.ports.clock()
         if not self.state.is_waiting(item.key):  # the caller left while the phone rang
-            await self.ports.hangup(response.channel)
+            if line:
+                self.ports.lines.parked(channel, now)
+            else:
+                await self.ports.hangup(channel)
             pool.release(agent_id, item.key)
             return
         if isinstance(item, Callback):
-            await self.callback_answered(item, agent_id, response.channel)
+            await self.callback_answered(item, agent_id, channel)
             return
         try:
-            await self.ports.ami.send(actions.bridge(item.channel, response.channel))
+            await self.ports.ami.send(actions.bridge(item.channel, channel))
         except AmiError as exc:
             self.log.warning("acd.bridge_failed", call_id=item.call_id, agent=agent_id,
                              error=str(exc))
             self.ports.step(item.call_id, "acd.bridge_failed",
                             {"agent": agent_id, "error": str(exc)[:200]}, at=now)
-            await self.ports.hangup(response.channel)
+            if line:
+                self.ports.lines.parked(channel, now)
+            else:
+                await self.ports.hangup(channel)
             pool.release(agent_id, item.key)
             if self.state.is_waiting(item.key):
                 self.state.router.return_call(item.key)
@@ -198,15 +222,16 @@ class Ringer:
         self.state.router.remove_call(item.key)
         if item.hold is not None:  # its AGI command is frozen by the bridge; stop holding it
             item.hold.cancel()
-        self.state.connect(item.call_id, agent_id, now, response.channel, item.queue)
+        self.state.connect(item.call_id, agent_id, now, channel, item.queue)
         self.state.numbers[item.call_id] = item.caller_num
         self.figures.count(item.queue, "answered", now - item.entered)
         self.state.last_queue[agent_id] = item.queue
         pool.connect(agent_id, item.call_id, OWNER)
-        self.ports.bus.publish(CallConnected(item.call_id, agent_id, response.channel, now,
+        self.ports.bus.publish(CallConnected(item.call_id, agent_id, channel, now,
                                              queue=item.queue))
         self.ports.step(item.call_id, "acd.connected", {
-            "agent": agent_id, "queue": item.queue, "wait": round(now - item.entered, 3)}, at=now)
+            "agent": agent_id, "queue": item.queue, "wait": round(now - item.entered, 3),
+            "line": line}, at=now)
         self.ports.update(item.call_id, connected_at=now, agent=agent_id,
                           wait_s=round(now - item.entered, 3))
 

@@ -25,7 +25,6 @@ from acd.intake import Intake
 from acd.internal import InternalCalls
 from acd.model import AcdConfig
 from acd.phone import CONSULT_STEPS, PhoneCodes
-from acd.ports import Ports
 from acd.records import AfterCallRecords
 from acd.ringer import Ringer
 from acd.routing import Router
@@ -37,10 +36,12 @@ from core import commands as c
 from core.blend import INBOUND
 from core.bus import Bus
 from core.events import CallEnded, CallParked, CallRouted
+from core.lines import AgentLines
 from core.payloads import QueueStats
 from core.people import Directory
 from core.phone import FeatureCodes, Keypad
 from core.pool import AgentChanged, AgentPool
+from core.ports import Ports
 from core.registry import Registry
 from core.store import Journal, Store
 from core.tasks import Tasks
@@ -57,12 +58,13 @@ class AcdService:
                  topics: Topics | None, live: Callable[[str, str], None] | None,
                  stats_every: float = 2.0, ivr_nodes: frozenset[str] = frozenset(),
                  entry_prompts: Callable[[str], list[str]] = lambda _queue: [],
+                 lines: AgentLines | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.tasks = Tasks(structlog.get_logger("acd"), "acd.task_failed")
         self.ports = ports = Ports(ami=ami, bus=bus, store=store, journal=journal,
                                    registry=registry, pool=pool, tasks=self.tasks, clock=clock,
-                                   topics=topics, live=live)
+                                   topics=topics, live=live, lines=lines)
         router = Router([q.rules(name) for name, q in config.queues.items()])
         for agent in directory:
             router.add_agent(agent.id, agent.skills, agent.queues)

@@ -15,7 +15,6 @@ import structlog
 from acd.desk import Desk
 from acd.intake import Intake
 from acd.model import AcdConfig
-from acd.ports import Ports
 from acd.state import AcdState, Needs, Transfer
 from acd.targets import TransferTo, transfer_target
 from asterisk import actions
@@ -23,6 +22,7 @@ from asterisk import dialplan as dp
 from asterisk.errors import AmiError
 from core.events import CallParked, CallSentToMenu
 from core.people import Directory
+from core.ports import Ports
 
 DEFAULT_DIAL = "PJSIP/{number}@trunk"
 

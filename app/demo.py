@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from acd.model import Dispositions
 from app.engine import Engine
 from asterisk import dialplan as dp
 from core import commands as c
+from core.dispositions import Dispositions
 from core.events import CallConnected
 from core.settings import Settings
 from sim.dialplan import load_dialplan, load_manager_conf

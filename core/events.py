@@ -31,6 +31,7 @@ class CallParked:
     context: str
     exten: str
     at: float
+    args: tuple[str, ...] = ()  # what the dialplan passed to AGI(agi:async,...): AMD's verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +120,23 @@ class CardDataCollection:
     call_id: str
     at: float
     active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LegParked:
+    """A leg the engine holds outside any call (an agent's line kept connected between
+    calls) is in AsyncAGI: free for the next call."""
+
+    channel: str
+    owner: str  # who holds it, e.g. "line:1001"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LegEnded:
+    """A held leg hung up (the agent put the phone down, or it was never answered)."""
+
+    channel: str
+    owner: str
+    cause: int
+    at: float

@@ -27,13 +27,13 @@ from asterisk.events import (
     Newstate,
 )
 from core.bus import Bus
-from core.events import CallAnswered, CallEnded, CallParked, CallStarted
+from core.events import CallAnswered, CallEnded, CallParked, CallStarted, LegEnded, LegParked
 
 UP = 6
 
 
 class ChannelState:
-    __slots__ = ("bridge", "call_id", "context", "exten", "in_agi", "linkedid", "name",
+    __slots__ = ("bridge", "call_id", "context", "exten", "held", "in_agi", "linkedid", "name",
                  "state", "uniqueid")
 
     def __init__(self, name: str, uniqueid: str, linkedid: str, state: int, context: str,
@@ -47,6 +47,7 @@ class ChannelState:
         self.call_id: str | None = None
         self.bridge: str | None = None
         self.in_agi = False
+        self.held: str | None = None  # a leg held outside calls: its owner
 
 
 @dataclass(slots=True)
@@ -76,6 +77,7 @@ class Registry:
         self.calls: dict[str, Call] = {}
         self.by_linkedid: dict[str, str] = {}
         self.expected: dict[str, str] = {}  # uniqueid the engine chose -> call_id
+        self.holding: dict[str, str] = {}  # uniqueid the engine chose -> owner of a held leg
         self.bridges: dict[str, set[str]] = {}
         self.events_seen = 0
         self.log = structlog.get_logger("registry")
@@ -107,6 +109,15 @@ class Registry:
         """The engine named a leg it originates (`ChannelId`); it joins `call_id`."""
         self.expected[uniqueid] = call_id
 
+    def hold(self, uniqueid: str, owner: str) -> None:
+        """The engine originates a leg it keeps outside any call (`ChannelId`): its
+        AsyncAGI sessions and its hang-up are told as LegParked / LegEnded."""
+        self.holding[uniqueid] = owner
+
+    def held(self, channel: str) -> str | None:
+        ch = self.channels.get(channel)
+        return ch.held if ch is not None else None
+
     def open(self, call_id: str, channel: str, *, caller_num: str, kind: str,
              dnis: str = "") -> Call | None:
         """Start a call the engine placed itself (a callback, a survey): anchored on one of
@@ -129,6 +140,10 @@ class Registry:
         ch = ChannelState(ev.channel, ev.uniqueid, ev.linkedid, ev.state, ev.context, ev.exten)
         self.channels[ev.channel] = ch
         self.by_uniqueid[ev.uniqueid] = ch
+        owner = self.holding.pop(ev.uniqueid, None)
+        if owner is not None:
+            ch.held = owner
+            return
         call_id = self.expected.pop(ev.uniqueid, None) or self.by_linkedid.get(ev.linkedid)
         if call_id is not None:
             self._join(ch, call_id)
@@ -159,6 +174,9 @@ class Registry:
         self.by_uniqueid.pop(ch.uniqueid, None)
         if ch.bridge is not None:
             self._leave(ch, ch.bridge)
+        if ch.held is not None:
+            self.bus.publish(LegEnded(ch.name, ch.held, ev.cause, self.clock()))
+            return
         self._end_channel(ch, ev.cause, lost=False)
 
     def _end_channel(self, ch: ChannelState, cause: int, *, lost: bool) -> None:
@@ -182,13 +200,16 @@ class Registry:
             self.by_uniqueid[ev.uniqueid] = ch
         ch.in_agi = True
         ch.context, ch.exten, ch.state = ev.context, ev.exten, ev.state
+        if ch.held is not None:
+            self.bus.publish(LegParked(ch.name, ch.held, self.clock()))
+            return
         if ch.call_id is not None:
             call = self.calls.get(ch.call_id)
             if call is not None and ev.context in self.contexts:
                 # One of the call's channels is back in the engine's hands (a transfer,
-                # a consultation): `channel` says which.
+                # a consultation, a dialled customer after AMD): `channel` says which.
                 self.bus.publish(CallParked(call.call_id, ch.name, ev.context, ev.exten,
-                                            self.clock()))
+                                            self.clock(), _agi_args(ev.env)))
             return
         if ev.context not in self.contexts:
             return
@@ -238,14 +259,14 @@ class Registry:
 
     # --- resync ---------------------------------------------------------------------
 
-    def reconcile(self, items: list[CoreShowChannel],
-                  known_ids: dict[str, str] | None = None) -> tuple[int, int]:
+    def reconcile(self, items: list[CoreShowChannel], known_ids: dict[str, str] | None = None,
+                  held: dict[str, str] | None = None) -> tuple[int, int]:
         """Bring the registry in line with Asterisk after a (re)connect.
 
         Channels we knew that are gone end their calls (lost=True); channels parked in
         AsyncAGI in our contexts that we did not know are adopted as calls, under the
-        call id they were tagged with (`known_ids`, channel -> id) when there is one.
-        Returns (closed, adopted).
+        call id they were tagged with (`known_ids`, channel -> id) when there is one, or
+        as held legs (`held`, channel -> owner: agents' lines). Returns (closed, adopted).
         """
         present = {item.channel: item for item in items}
         closed = adopted = 0
@@ -255,6 +276,9 @@ class Registry:
                 self.by_uniqueid.pop(gone.uniqueid, None)
                 if gone.bridge is not None:
                     self._leave(gone, gone.bridge)
+                if gone.held is not None:
+                    self.bus.publish(LegEnded(name, gone.held, 0, self.clock()))
+                    continue
                 call = self.calls.get(gone.call_id) if gone.call_id is not None else None
                 if call is not None and call.channel == name:
                     closed += 1
@@ -273,6 +297,14 @@ class Registry:
             if item.bridge_id:
                 ch.bridge = item.bridge_id
                 self.bridges.setdefault(item.bridge_id, set()).add(name)
+            owner = (held or {}).get(name)
+            if owner is not None and ch.held is None and ch.call_id is None:
+                ch.held = owner
+                if ch.in_agi:
+                    self.bus.publish(LegParked(name, owner, self.clock()))
+                continue
+            if ch.held is not None:
+                continue
             if ch.call_id is None:
                 call_id = self.by_linkedid.get(item.linkedid)
                 tagged = (known_ids or {}).get(name)
@@ -285,6 +317,15 @@ class Registry:
                                      adopted=True, call_id=(known_ids or {}).get(name))
                     adopted += 1
         return closed, adopted
+
+
+def _agi_args(env: dict[str, str]) -> tuple[str, ...]:
+    args = []
+    n = 1
+    while f"agi_arg_{n}" in env:
+        args.append(env[f"agi_arg_{n}"])
+        n += 1
+    return tuple(args)
 
 
 def _clean(value: str) -> str:

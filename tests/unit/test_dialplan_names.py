@@ -23,20 +23,39 @@ def apps_from(context: str, exten: str) -> list[str]:
 @pytest.mark.parametrize(("context", "exten"), [
     (dp.INBOUND, "100"), (dp.INBOUND, "7"), (dp.INBOUND, "+34911000000"), (dp.INBOUND, "s"),
     (dp.AGENTS, "1002"), (dp.AGENTS, "*21"),
-    *((dp.LEGS, e) for e in dp.LEG_EXTENSIONS), (dp.LEGS, "1001")])
+    *((dp.LEGS, e) for e in dp.LEG_EXTENSIONS), (dp.LEGS, "1001"),
+    (dp.DIALER, dp.AMD), (dp.DIALER, dp.DIRECT)])
 def test_engine_contexts_park_calls_in_async_agi(context: str, exten: str) -> None:
     assert context in dp.ENGINE_CONTEXTS
     apps = apps_from(context, exten)
     assert "AGI" in apps, f"[{context}] {exten} never reaches AGI(agi:async): {apps}"
 
 
-def test_an_unanswered_originate_just_hangs_up() -> None:
-    assert apps_from(dp.LEGS, dp.FAILED) == ["Hangup"]
+@pytest.mark.parametrize("context", [dp.LEGS, dp.DIALER])
+def test_an_unanswered_originate_just_hangs_up(context: str) -> None:
+    assert apps_from(context, dp.FAILED) == ["Hangup"]
 
 
-@pytest.mark.parametrize("variable", [dp.DNIS])
-def test_variables_the_dialplan_sets_are_the_engines(variable: str) -> None:
-    assert f"Set({variable}=" in TEXT
+def test_a_nailed_line_goes_back_into_async_agi() -> None:
+    ext = PLAN.find(dp.LEGS, dp.NAILED)
+    assert ext is not None and ext.pattern == dp.NAILED  # the exact extension, not _[a-z].
+    steps = [s for _, s in sorted(ext.steps.items())]
+    assert [s.app for s in steps] == ["NoOp", "AGI", "NoOp", "Goto"]
+    assert steps[-1].args == "wait" and ext.labels["wait"] == 2
+
+
+def test_amd_hands_its_verdict_to_the_engine() -> None:
+    assert apps_from(dp.DIALER, dp.AMD) == ["NoOp", "AMD", "AGI", "Hangup"]
+    ext = PLAN.find(dp.DIALER, dp.AMD)
+    assert ext is not None
+    assert ext.steps[2].args == f"${{{dp.AMD_ARGS}}}"
+    assert ext.steps[3].args == "agi:async,${AMDSTATUS},${AMDCAUSE}"
+
+
+def test_variables_the_dialplan_uses_are_the_engines() -> None:
+    assert f"Set({dp.DNIS}=" in TEXT
+    for variable in (dp.AMD_ARGS, dp.AGENT):
+        assert f"${{{variable}}}" in TEXT
 
 
 def test_every_engine_context_is_in_the_dialplan() -> None:

@@ -22,7 +22,7 @@ PACKAGES = ["app", "core", "asterisk", "acd", "ivr", "dialer", "recorder", "sim"
 KERNEL = "core"
 DOMAIN = {"acd", "ivr", "dialer", "recorder", "sim", "app"}
 #: plain data in, decisions out: no I/O, time passed in
-PURE = ["acd/routing.py", "acd/stats.py", "acd/wrapup.py", "acd/callbacks.py", "acd/holdplan.py",
+PURE = ["acd/routing.py", "acd/stats.py", "core/dispositions.py", "acd/callbacks.py", "acd/holdplan.py",
         "acd/admission.py", "acd/estimates.py", "acd/targets.py", "core/agentstate.py",
         "core/blend.py", "core/schedule.py", "ivr/machine.py", "recorder/policy.py",
         "dialer/pacing.py", "asterisk/wire.py", "asterisk/events.py", "asterisk/actions.py",

@@ -1,13 +1,61 @@
-"""Closing a call (pure): a disposition checked against the queue's codes, its notes and
-ticket status, a follow-up time, and note templates filled from the call."""
+"""Dispositions: the codes an agent closes a call with (per queue, per campaign), as the
+admin writes them, and closing a call (pure): a disposition checked against the codes,
+its notes and ticket status, a follow-up time, and note templates filled from the call."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from acd.model import Dispositions, TicketStatus
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.yamlconf import placeholders
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+TEMPLATE_FIELDS = frozenset({"customer_name", "account", "number", "date", "reference", "agent",
+                             "queue", "notes"})
+TicketStatus = Literal["open", "resolved", "closed", "requires_follow_up"]
+
+
+class DispositionCode(_Strict):
+    """One call-type code (`category/sub-category`): whether notes are required, the
+    ticket status it sets, and a note template agents paste and complete."""
+
+    notes: Literal["optional", "required"] = "optional"
+    ticket: TicketStatus | None = None
+    template: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _fields(self) -> DispositionCode:
+        if self.template is not None:
+            try:
+                used = placeholders(self.template)
+            except ValueError as exc:
+                raise ValueError(f"template: {exc}") from None
+            unknown = used - TEMPLATE_FIELDS
+            if unknown:
+                raise ValueError(f"template uses unknown placeholder(s) {sorted(unknown)}; "
+                                 f"known: {sorted(TEMPLATE_FIELDS)}")
+        return self
+
+
+class Dispositions(_Strict):
+    codes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)?$")], DispositionCode] = \
+        Field(min_length=1)
+    default: str  # given (and flagged) when the agent sends none before wrap-up ends
+
+    @model_validator(mode="after")
+    def _default(self) -> Dispositions:
+        if self.default not in self.codes:
+            raise ValueError(f"default {self.default!r} is not one of the codes")
+        return self
+
 
 TICKET_STATUSES: tuple[TicketStatus, ...] = ("open", "resolved", "closed", "requires_follow_up")
 

@@ -1,4 +1,6 @@
-"""The ACD's ports: everything its parts reach outside memory through, passed to each."""
+"""A service's ports: everything its parts reach outside memory through (AMI, the bus,
+the store and its journal, the call registry, the agent pool and lines, MQTT, the clock,
+the task spawner), passed to each part of the ACD and of the dialer."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from asterisk.client import AmiClient
 from asterisk.errors import AmiError
 from core.bus import Bus
 from core.events import CallDataUpdated, CallStepped
+from core.lines import AgentLines
 from core.pool import AgentPool
 from core.registry import Registry
 from core.store import Journal, Store
@@ -23,7 +26,8 @@ from core.topics import Topics
 class Ports:
     def __init__(self, *, ami: AmiClient, bus: Bus, store: Store, journal: Journal,
                  registry: Registry, pool: AgentPool, tasks: Tasks, clock: Callable[[], float],
-                 topics: Topics | None, live: Callable[[str, str], None] | None) -> None:
+                 topics: Topics | None, live: Callable[[str, str], None] | None,
+                 lines: AgentLines | None = None) -> None:
         self.ami = ami
         self.bus = bus
         self.store = store
@@ -34,6 +38,7 @@ class Ports:
         self.clock = clock
         self.topics = topics  # None: MQTT is off
         self.live = live  # retained snapshots (latest wins); None: MQTT is off
+        self.lines = lines if lines is not None else AgentLines()  # agents' nailed-up lines
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coro` as one of the ACD's tasks (failures logged, cancelled at stop)."""
