@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import acd_quality, ingest, routing
+from bench import acd_quality, dialer, ingest, routing
 
-BENCHES = {"ingest": ingest.main, "routing": routing.main, "acd_quality": acd_quality.main}
+BENCHES = {"ingest": ingest.main, "routing": routing.main, "acd_quality": acd_quality.main,
+           "dialer": dialer.main}
 
 
 def main() -> int:

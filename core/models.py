@@ -245,3 +245,77 @@ class EmailRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
                                                      index=True)
+
+
+class Lead(Base):
+    """Someone a campaign may call. `dial_rank` orders the hopper's refill from an index:
+    0 a callback owed, 1 dialable (new, or a retry), 9 not dialable now (dialing, done,
+    do-not-call, out of attempts)."""
+
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    campaign: Mapped[str] = mapped_column(String(32))
+    list_name: Mapped[str] = mapped_column(String(64), default="")
+    number: Mapped[str] = mapped_column(String(20))  # E.164
+    zones: Mapped[str] = mapped_column(String(200))  # the possible time zones, "|"-joined
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # name, account, ...
+    #: new, retry, callback, dialing, done, dnc, exhausted
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    dial_rank: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # dialable from
+    last_outcome: Mapped[str] = mapped_column(String(32), default="")
+    last_call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(32), nullable=True)  # a callback's agent
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_leads_campaign_number", "campaign", "number", unique=True),
+        # The hopper's refill: per zone group, the highest priority first, then the oldest.
+        Index("ix_leads_hopper", "campaign", "dial_rank", "zones", priority.desc(), "next_at"),
+        Index("ix_leads_campaign_state", "campaign", "state"),
+    )
+
+
+class LeadAttempt(Base):
+    """One dial of a lead: how it went, for retries, the abandon rate and the what-if
+    simulator's history."""
+
+    __tablename__ = "lead_attempts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    campaign: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # dialled
+    #: answered (a person reached an agent), busy, no_answer, congestion, failed, machine,
+    #: dropped (a person with no agent in 2 s: abandoned), hung_up (before an agent), ...
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    human: Mapped[bool] = mapped_column(Boolean, default=False)  # a person answered
+    abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+    amd_status: Mapped[str] = mapped_column(String(16), default="")
+    amd_cause: Mapped[str] = mapped_column(String(64), default="")
+    ring_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    amd_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dead_air_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)  # answer to agent
+    talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    __table_args__ = (Index("ix_lead_attempts_campaign_at", "campaign", "at"),)
+
+
+class DncEntry(Base):
+    """A number not to be called: for one campaign, or for all (`campaign` empty)."""
+
+    __tablename__ = "dnc"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20))
+    campaign: Mapped[str] = mapped_column(String(32), default="")
+    source: Mapped[str] = mapped_column(String(16))  # import, cli, agent, opt_out
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (Index("ix_dnc_number_campaign", "number", "campaign", unique=True),)
