@@ -7,7 +7,6 @@ stores is written in one transaction through the journal (retried, never half-wa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,6 @@ import structlog
 
 from acd.dialback import Dialback
 from acd.model import AcdConfig
-from acd.records import AfterCallRecords
 from acd.state import AcdState
 from acd.survey import Surveys
 from core.dispositions import Closing, check_closing, fill_template, template_fields
@@ -23,13 +21,12 @@ from core.payloads import WrapupCode, WrapupCodes
 from core.people import Directory
 from core.pool import AgentChanged
 from core.ports import Ports
+from core.records import AfterCallRecords, customer_fields
 from core.schedule import is_open
 
 #: a blind transfer of the agent's caller (agent, target) -> why refused, or None
 TransferCaller = Callable[[str, str], str | None]
 
-CUSTOMER_FIELDS = {"name": 200, "email": 200, "address": 500, "notes": 4000}
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 class AfterCall:
@@ -159,21 +156,9 @@ class AfterCall:
         if isinstance(current, str):
             return current
         call_id, _ = current
-        if not fields:
-            return "no fields to update"
-        clean: dict[str, str] = {}
-        for key, value in fields.items():
-            limit = CUSTOMER_FIELDS.get(key)
-            if limit is None:
-                return f"unknown customer field {key!r} (one of {sorted(CUSTOMER_FIELDS)})"
-            if not isinstance(value, str):
-                return f"{key} must be text"
-            value = value.strip()
-            if len(value) > limit:
-                return f"{key} is {len(value)} characters; the limit is {limit}"
-            if key == "email" and value and not EMAIL.match(value):
-                return f"email {value!r} is not an email address"
-            clean[key] = value
+        clean = customer_fields(fields)
+        if isinstance(clean, str):
+            return clean
         number = self.state.numbers.get(call_id, "")
         if not number:
             return "the caller's number is unknown: no customer record to update"

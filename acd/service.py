@@ -25,7 +25,6 @@ from acd.intake import Intake
 from acd.internal import InternalCalls
 from acd.model import AcdConfig
 from acd.phone import CONSULT_STEPS, PhoneCodes
-from acd.records import AfterCallRecords
 from acd.ringer import Ringer
 from acd.routing import Router
 from acd.state import AcdState, Callback
@@ -42,6 +41,7 @@ from core.people import Directory
 from core.phone import FeatureCodes, Keypad
 from core.pool import AgentChanged, AgentPool
 from core.ports import Ports
+from core.records import AfterCallRecords
 from core.registry import Registry
 from core.store import Journal, Store
 from core.tasks import Tasks

@@ -11,12 +11,12 @@ from typing import Any
 import structlog
 
 from acd.model import Survey
-from acd.records import AfterCallRecords
 from asterisk import actions
 from asterisk import dialplan as dp
 from asterisk.errors import AgiChannelGone, AmiError
 from asterisk.events import OriginateResponse
 from core.ports import Ports
+from core.records import AfterCallRecords
 
 
 class Surveys:

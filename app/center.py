@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acd.model import AcdConfig, load_acd
-from core.people import Directory
+from core.errors import ConfigError
+from core.people import AgentsConfig, Directory
 from core.settings import Settings
+from dialer.model import CampaignsConfig, load_campaigns
 from ivr.model import IvrConfig, load_ivr
 from recorder.model import RecordingConfig, load_recording
 
@@ -20,6 +22,8 @@ class Center:
     acd: AcdConfig | None
     recording: RecordingConfig | None
     directory: Directory
+    campaigns: CampaignsConfig | None = None
+    campaigns_path: Path | None = None
 
 
 def load_center(settings: Settings) -> Center:
@@ -29,11 +33,23 @@ def load_center(settings: Settings) -> Center:
     queues, agents = settings.path(settings.acd.queues), settings.path(settings.acd.agents)
     if queues is not None and agents is not None:
         acd = load_acd(queues, agents)
+    campaigns_path = settings.path(settings.dialer.campaigns)
+    campaigns = load_dialer(campaigns_path, acd) if campaigns_path is not None else None
     recording: RecordingConfig | None = None
     path = settings.path(settings.recording.file)
     if path is not None:
-        recording = load_recording(path, set(acd.queues) if acd is not None else None)
+        recording = load_recording(path, set(acd.queues) if acd is not None else None,
+                                   set(campaigns.campaigns) if campaigns is not None else None)
         if settings.recording.directory:
             recording = recording.model_copy(update={"directory": settings.recording.directory,
                                                      "visible_directory": None})
-    return Center(ivr, ivr_path, acd, recording, Directory(acd.agents if acd is not None else ()))
+    return Center(ivr, ivr_path, acd, recording, Directory(acd.agents if acd is not None else ()),
+                  campaigns, campaigns_path)
+
+
+def load_dialer(path: Path, acd: AcdConfig | None) -> CampaignsConfig:
+    """campaigns.yaml, checked against agents.yaml (its agents and skills)."""
+    if acd is None:
+        raise ConfigError([f"{path}: campaigns need the ACD's agents and queues "
+                           "(engine.yaml acd.agents and acd.queues)"])
+    return load_campaigns(path, AgentsConfig(skills=acd.skills, agents=acd.agents))

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from acd.service import AcdService
-from app.center import load_center
+from app.center import load_center, load_dialer
 from asterisk import dialplan as dp
 from asterisk.client import AmiClient
 from asterisk.events import AmiEvent
@@ -24,6 +24,7 @@ from core.bus import Bus
 from core.calllog import CallLog
 from core.commands import Commands
 from core.events import CallStarted
+from core.lines import AgentLines
 from core.mqtt import CommandListener, OutboxPublisher
 from core.phone import FeatureCodes, Keypad
 from core.pool import AgentPool
@@ -32,6 +33,8 @@ from core.resync import CallTagger, Resync
 from core.settings import Settings
 from core.store import Journal, Store
 from core.topics import Topics
+from dialer.model import CampaignsConfig
+from dialer.service import DialerService, blend_rules
 from ivr.greeting import Greeter
 from ivr.service import IvrService
 from recorder.index import RecordingIndex
@@ -59,7 +62,14 @@ class Engine:
                                          backoff_max=settings.mqtt.retry_max)
         live = self.publisher.publish_live if self.topics is not None else None
         self.directory = center.directory
-        self.pool = AgentPool(self.directory, time.time)
+        members = center.campaigns.members_of(center.directory) \
+            if center.campaigns is not None else {}
+        self.pool = AgentPool(self.directory, time.time, campaigns=members,
+                              blend=blend_rules(center.campaigns, members)
+                              if center.campaigns is not None else None)
+        #: agents' lines kept connected between calls: the dialer keeps them, the ACD
+        #: bridges blended agents' callers to them too
+        self.lines = AgentLines()
         self.pool.listen(AgentLog(self.directory, self.store, self.journal, self.topics,
                                   live).changed)
         self.commands = Commands(call_of=lambda agent: self.pool.call_of(agent)
@@ -78,6 +88,7 @@ class Engine:
         self.ivr: IvrService | None = None
         self.greeter: Greeter | None = None
         self.acd: AcdService | None = None
+        self.dialer: DialerService | None = None
         self.recorder: RecorderService | None = None
         self._starts: list[Callable[[], None]] = []
         self._tasks: list[Iterable[asyncio.Task[Any]]] = [self.tagger.tasks]
@@ -104,12 +115,31 @@ class Engine:
                 directory=self.directory, topics=self.topics, live=live,
                 stats_every=settings.acd.stats_every,
                 ivr_nodes=frozenset(center.ivr.nodes) if center.ivr is not None else frozenset(),
-                entry_prompts=recorder.announcement if recorder is not None else lambda _q: [])
+                entry_prompts=recorder.announcement if recorder is not None else lambda _q: [],
+                lines=self.lines)
             self.acd.register(self.commands, self.codes, self.keypad)
             self.resync.after.append(self.acd.resynced)
             self._starts.append(self.acd.start)
             self._tasks.append(self.acd.tasks)
-        self.listener = CommandListener(settings.mqtt, self.commands, self.topics,
+        if center.campaigns is not None:
+            path = center.campaigns_path
+            acd_config = center.acd
+
+            def reread() -> CampaignsConfig:
+                assert path is not None
+                return load_dialer(path, acd_config)
+
+            self.dialer = DialerService(
+                bus=self.bus, ami=self.ami, store=self.store, journal=self.journal,
+                registry=self.registry, pool=self.pool, directory=self.directory,
+                config=center.campaigns, topics=self.topics, live=live, lines=self.lines,
+                reload=reread, stats_every=settings.dialer.stats_every)
+            self.dialer.register(self.commands)
+            self._starts.append(self.dialer.start)
+            self._tasks.append(self.dialer.tasks)
+        kinds = ("agents", "queues", "campaigns") if self.dialer is not None \
+            else ("agents", "queues")
+        self.listener = CommandListener(settings.mqtt, self.commands, self.topics, kinds=kinds,
                                         backoff_max=settings.mqtt.retry_max) \
             if self.topics is not None else None
         self.stop = asyncio.Event()

@@ -13,7 +13,10 @@ from typing import Literal
 
 State = Literal["logged_out", "ready", "reserved", "on_call", "wrapup", "paused"]
 STATES: tuple[State, ...] = ("logged_out", "ready", "reserved", "on_call", "wrapup", "paused")
-PAUSE_REASONS = frozenset({"break", "lunch", "training", "meeting", "no_answer", "other"})
+#: no_answer: they missed rings (or their kept line's call); phone: their phone hung up the
+#: line a campaign kept connected
+PAUSE_REASONS = frozenset({"break", "lunch", "training", "meeting", "no_answer", "phone",
+                           "other"})
 #: what colleagues see of an agent (presence on MQTT)
 PRESENCE: dict[State, str] = {"ready": "free", "reserved": "busy", "on_call": "busy",
                               "wrapup": "busy", "paused": "away", "logged_out": "offline"}

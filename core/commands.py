@@ -129,6 +129,26 @@ class Barge(Command):
     agent: str = Field(max_length=32)
 
 
+# --- outbound: a previewed lead, and the call on an agent's kept line -------------------
+
+class AcceptLead(Command):
+    """Preview dialing: call the lead now on offer (agents/{id}/preview)."""
+
+    action: Literal["accept_lead"]
+    lead: int | None = Field(None, ge=1)  # the offer's lead id (checked when given)
+
+
+class SkipLead(Command):
+    action: Literal["skip_lead"]
+    lead: int | None = Field(None, ge=1)
+
+
+class HangUp(Command):
+    """End the call on the agent's kept line (the line stays up for the next call)."""
+
+    action: Literal["hangup"]
+
+
 # --- supervisors, on a queue -------------------------------------------------------------
 
 class Reprioritise(Command):
@@ -137,24 +157,52 @@ class Reprioritise(Command):
     priority: int = Field(ge=0, le=100)
 
 
+# --- supervisors, on a campaign ------------------------------------------------------------
+
+class StartCampaign(Command):
+    action: Literal["start"]
+
+
+class PauseCampaign(Command):
+    """No new dials; calls under way finish."""
+
+    action: Literal["pause"]
+
+
+class StopCampaign(Command):
+    """No new dials, and the leads held in memory go back to the store."""
+
+    action: Literal["stop"]
+
+
+class SetMode(Command):
+    action: Literal["set_mode"]
+    mode: Literal["preview", "progressive", "power", "predictive"]
+    ratio: float | None = Field(None, ge=1.0, le=5.0)  # power: lines per free agent
+
+
+class ReloadCampaigns(Command):
+    """Read campaigns.yaml again (all campaigns); a broken file changes nothing."""
+
+    action: Literal["reload"]
+
+
 AgentCommand = Annotated[
     Login | Logout | Pause | Ready | EndWrapup | ExtendWrapup | Transfer | Consult
     | ConsultComplete | ConsultCancel | Conference | Disposition | UpdateCustomer | Escalate
-    | PauseRecording | ResumeRecording | StartRecording | StopRecording | Listen | Whisper | Barge,
+    | PauseRecording | ResumeRecording | StartRecording | StopRecording | Listen | Whisper | Barge
+    | AcceptLead | SkipLead | HangUp,
     Field(discriminator="action")]
 QueueCommand = Annotated[Reprioritise, Field(discriminator="action")]
+CampaignCommand = Annotated[StartCampaign | PauseCampaign | StopCampaign | SetMode
+                            | ReloadCampaigns, Field(discriminator="action")]
 
 #: how log lines name who sent a command of each kind
 SENDER = {"agents": "agent", "queues": "queue", "campaigns": "campaign"}
 #: which commands each command topic takes (core/topics.py COMMAND_KINDS)
-UNIONS: dict[str, Any] = {"agents": AgentCommand, "queues": QueueCommand}
+UNIONS: dict[str, Any] = {"agents": AgentCommand, "queues": QueueCommand,
+                          "campaigns": CampaignCommand}
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {}
-
-
-def register_union(kind: str, union: Any) -> None:
-    """Another kind of command topic (campaigns) with its union of commands."""
-    UNIONS[kind] = union
-    _ADAPTERS.pop(kind, None)
 
 
 def _adapter(kind: str) -> TypeAdapter[Any]:
@@ -203,22 +251,37 @@ class Commands:
 
     def __init__(self, *, call_of: Callable[[str], str | None] | None = None) -> None:
         self._handlers: dict[type[Command], Handler] = {}
+        #: handlers that take a command only for some senders (the dialer's dispositions
+        #: for agents on its calls), asked before the general one
+        self._claimed: dict[type[Command], list[tuple[Callable[[str], bool], Handler]]] = {}
         self.call_of = call_of  # an agent's current call, for the refusal log line
         self.log = structlog.get_logger("commands")
 
-    def register(self, kind: type[C], handler: Callable[[str, C], str | None]) -> None:
+    def register(self, kind: type[C], handler: Callable[[str, C], str | None], *,
+                 when: Callable[[str], bool] | None = None) -> None:
+        """`handler` carries out `kind`; with `when`, only for the senders it accepts
+        (several services may share a command that way, each for its own calls)."""
+        if when is not None:
+            self._claimed.setdefault(kind, []).append((when, handler))
+            return
         if kind in self._handlers:
             raise ValueError(f"{kind.__name__} has a handler already")
         self._handlers[kind] = handler
 
     def handles(self, kind: type[Command]) -> bool:
-        return kind in self._handlers
+        return kind in self._handlers or kind in self._claimed
+
+    def _handler(self, sender: str, kind: type[Command]) -> Handler | None:
+        for when, handler in self._claimed.get(kind, ()):
+            if when(sender):
+                return handler
+        return self._handlers.get(kind)
 
     def dispatch(self, sender: str, command: Command, *, kind: str = "agents") -> str | None:
         """Carry out `command` from `sender` (an agent id, a queue or campaign name, as
         `kind` says): None when done or under way, else why it was refused (then nothing
         changed)."""
-        handler = self._handlers.get(type(command))
+        handler = self._handler(sender, type(command))
         action = getattr(command, "action", type(command).__name__)
         if handler is None:
             error: str | None = f"{action} is not available: the service that does it is not configured"

@@ -265,6 +265,8 @@ class Lead(Base):
     dial_rank: Mapped[int] = mapped_column(Integer, default=1)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: attempts per outcome (busy, no_answer, ...): each outcome's retry rule has its maximum
+    tries: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # dialable from
     last_outcome: Mapped[str] = mapped_column(String(32), default="")
     last_call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -302,6 +304,7 @@ class LeadAttempt(Base):
     amd_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     dead_air_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)  # answer to agent
     talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wrapup_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     agent: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (Index("ix_lead_attempts_campaign_at", "campaign", "at"),)

@@ -116,6 +116,54 @@ class QueueStats(Payload):
     today: QueueToday
 
 
+class LeadOffer(Payload):
+    """`agents/{agent}/preview`: preview dialing offers the agent a lead; they answer with
+    `accept_lead` or `skip_lead` before `expires_at` (epoch seconds). `lead: null` withdraws
+    the offer (taken, skipped, timed out)."""
+
+    v: Literal[1] = 1
+    agent: str
+    campaign: str
+    lead: int | None
+    number: str
+    fields: dict[str, Any]
+    attempts: int
+    expires_at: float
+
+
+class AbandonDay(Payload):
+    day: str  # YYYY-MM-DD (UTC)
+    humans: int  # live answers
+    abandoned: int
+    pct: float
+
+
+class CampaignStats(Payload):
+    """`campaigns/{campaign}/stats` (retained, latest wins): how a campaign is doing."""
+
+    v: Literal[1] = 1
+    campaign: str
+    at: float
+    status: str  # running, paused, stopped
+    why: str  # what the status or the pacing says (e.g. why it stopped)
+    mode: str
+    ratio: float | None
+    dial_level: float  # lines being dialled per agent ready
+    in_flight: int  # calls dialled, not yet answered or given up
+    hopper: int  # leads ready to dial in memory
+    leads: dict[str, int]  # leads left by state (new, retry, callback, done, dnc, ...)
+    agents: dict[str, int]  # the campaign's agents by state
+    contacts_per_hour: float  # people reached an agent, last hour
+    occupancy: float  # talk + wrap-up over logged-in time of its agents, today
+    answer_rate: float  # answered per dial, recent
+    machine_rate: float  # machines per answer, recent
+    abandon_pct_today: float
+    abandon_pct_30d: float
+    abandon_cap: float
+    abandon_days: list[AbandonDay]
+    dead_air_ms: int | None  # median, answer to agent, today's connected calls
+
+
 class Reply(Payload):
     """`{agents|queues|campaigns}/{id}/replies`: the answer to one command."""
 
@@ -129,4 +177,5 @@ class Reply(Payload):
 PUBLISHED: dict[str, type[Payload]] = {
     "call_events": CallEvent, "agent_state": AgentState, "agent_presence": Presence,
     "agent_screenpop": ScreenPop, "agent_wrapup": WrapupCodes, "queue_stats": QueueStats,
+    "agent_preview": LeadOffer, "campaign_stats": CampaignStats,
 }

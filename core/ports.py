@@ -66,6 +66,15 @@ class Ports:
 
         self.journal.submit(f"acd update {call_id}", op)
 
+    def write(self, what: str, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any,
+              **kwargs: Any) -> None:
+        """`fn(*args, **kwargs)`, a store write, through the journal (in order, retried
+        through a database outage)."""
+        async def op() -> None:
+            await fn(*args, **kwargs)
+
+        self.journal.submit(what, op)
+
     def outbox(self, what: str, topic: str, payload: str) -> None:
         """A message for MQTT through the outbox (kept through a broker outage)."""
         at = self.clock()

@@ -33,8 +33,8 @@ UP = 6
 
 
 class ChannelState:
-    __slots__ = ("bridge", "call_id", "context", "exten", "held", "in_agi", "linkedid", "name",
-                 "state", "uniqueid")
+    __slots__ = ("agi_args", "bridge", "call_id", "context", "exten", "held", "in_agi",
+                 "linkedid", "name", "state", "uniqueid")
 
     def __init__(self, name: str, uniqueid: str, linkedid: str, state: int, context: str,
                  exten: str) -> None:
@@ -48,6 +48,7 @@ class ChannelState:
         self.bridge: str | None = None
         self.in_agi = False
         self.held: str | None = None  # a leg held outside calls: its owner
+        self.agi_args: tuple[str, ...] = ()  # of its latest AsyncAGI session
 
 
 @dataclass(slots=True)
@@ -119,14 +120,23 @@ class Registry:
         return ch.held if ch is not None else None
 
     def open(self, call_id: str, channel: str, *, caller_num: str, kind: str,
-             dnis: str = "") -> Call | None:
-        """Start a call the engine placed itself (a callback, a survey): anchored on one of
-        its legs, which ends the call when it hangs up. None if the leg is already gone."""
+             dnis: str = "", announced: bool = False, tell_parked: bool = False
+             ) -> Call | None:
+        """Start a call the engine placed itself (a callback, a survey, a dialled
+        customer): anchored on one of its legs, which ends the call when it hangs up. None
+        if the leg is already gone. `announced`: the placer published CallStarted itself
+        (when it dialled). `tell_parked`: if the leg already entered AsyncAGI (its
+        AsyncAGIStart came before the placer learnt its name), say so now as CallParked."""
         ch = self.channels.get(channel)
         if ch is None:
             return None
         ch.call_id = None
-        return self._start_call(ch, caller_num, "", dnis, adopted=False, call_id=call_id, kind=kind)
+        call = self._start_call(ch, caller_num, "", dnis, adopted=False, call_id=call_id,
+                                kind=kind, announce=not announced)
+        if tell_parked and ch.in_agi and ch.context in self.contexts:
+            self.bus.publish(CallParked(call_id, ch.name, ch.context, ch.exten, self.clock(),
+                                        ch.agi_args))
+        return call
 
     # --- AMI events -----------------------------------------------------------------
 
@@ -200,6 +210,7 @@ class Registry:
             self.by_uniqueid[ev.uniqueid] = ch
         ch.in_agi = True
         ch.context, ch.exten, ch.state = ev.context, ev.exten, ev.state
+        ch.agi_args = _agi_args(ev.env)
         if ch.held is not None:
             self.bus.publish(LegParked(ch.name, ch.held, self.clock()))
             return
@@ -209,7 +220,7 @@ class Registry:
                 # One of the call's channels is back in the engine's hands (a transfer,
                 # a consultation, a dialled customer after AMD): `channel` says which.
                 self.bus.publish(CallParked(call.call_id, ch.name, ev.context, ev.exten,
-                                            self.clock(), _agi_args(ev.env)))
+                                            self.clock(), ch.agi_args))
             return
         if ev.context not in self.contexts:
             return
@@ -218,7 +229,8 @@ class Registry:
                          kind="internal" if ev.context == self.internal_context else "inbound")
 
     def _start_call(self, ch: ChannelState, num: str, name: str, dnis: str, *,
-                    adopted: bool, call_id: str | None = None, kind: str = "inbound") -> Call:
+                    adopted: bool, call_id: str | None = None, kind: str = "inbound",
+                    announce: bool = True) -> Call:
         call_id = call_id or uuid.uuid4().hex[:16]
         call = Call(call_id, ch.name, _clean(num), _clean(name), dnis, ch.context, self.clock(),
                     channels={ch.name})
@@ -227,9 +239,10 @@ class Registry:
         self.calls[call_id] = call
         self.by_linkedid.setdefault(ch.linkedid, call_id)
         ch.call_id = call_id
-        self.bus.publish(CallStarted(call_id, ch.name, call.caller_num, call.caller_name, dnis,
-                                     ch.context, call.started, adopted=adopted,
-                                     bridged=ch.bridge is not None, kind=kind))
+        if announce:
+            self.bus.publish(CallStarted(call_id, ch.name, call.caller_num, call.caller_name,
+                                         dnis, ch.context, call.started, adopted=adopted,
+                                         bridged=ch.bridge is not None, kind=kind))
         return call
 
     def _agi_end(self, ev: AsyncAGIEnd) -> None:

@@ -24,6 +24,8 @@ from core.events import CallStarted
 from core.registry import Registry
 from core.tasks import Tasks
 
+#: how a kept line's owner is named (dialer/keeper.py holds lines as `line:<agent>`)
+LINE_OWNER_PREFIX = "line:"
 #: told after each resync: the agents' legs found in a bridge (channel -> agent id)
 AfterResync = Callable[[Mapping[str, str]], Awaitable[None]]
 
@@ -40,8 +42,14 @@ class Resync:
         items = [ev for ev in map(decode_event, listing.items) if isinstance(ev, CoreShowChannel)]
         known: dict[str, str] = {}
         talking: dict[str, str] = {}  # agent legs found in a bridge: channel -> agent id
+        held: dict[str, str] = {}  # agents' kept lines: channel -> owner
         for item in items:  # calls parked before a restart carry their id on the channel
             if item.channel in self.registry.channels or item.context not in dp.ENGINE_CONTEXTS:
+                continue
+            if item.context == dp.LEGS and item.exten == dp.NAILED:
+                agent = await _getvar(ami, item.channel, dp.AGENT)
+                if agent:
+                    held[item.channel] = f"{LINE_OWNER_PREFIX}{agent}"
                 continue
             value = await _getvar(ami, item.channel, dp.CALL_ID)
             if value:
@@ -50,7 +58,7 @@ class Resync:
                 agent = await _getvar(ami, item.channel, dp.AGENT)
                 if agent:
                     talking[item.channel] = agent
-        closed, adopted = self.registry.reconcile(items, known)
+        closed, adopted = self.registry.reconcile(items, known, held)
         self.count += 1
         self.log.info("engine.resynced", channels=len(items), closed=closed, adopted=adopted)
         for hook in self.after:
@@ -75,7 +83,8 @@ class CallTagger:
         bus.subscribe(CallStarted, self._tag)
 
     def _tag(self, ev: CallStarted) -> None:
-        if not ev.adopted:
+        # A dialled customer's id is set by its Originate (its channel is not known yet).
+        if not ev.adopted and ev.kind != "outbound":
             self.tasks.spawn(self._set(ev))
 
     async def _set(self, ev: CallStarted) -> None:

@@ -120,6 +120,14 @@ class AcdSettings(_Strict):
     stats_every: float = Field(2.0, gt=0, le=3600)
 
 
+class DialerSettings(_Strict):
+    #: outbound campaigns (relative to the config directory); none: no dialer. Needs the
+    #: ACD's agents.yaml (campaigns name its agents and skills)
+    campaigns: str | None = None
+    #: how often (at most) `campaigns/{name}/stats` goes out for a running campaign
+    stats_every: float = Field(2.0, gt=0, le=3600)
+
+
 class DemoSettings(_Strict):
     callers_per_minute: float = Field(60.0, gt=0, le=6000)
     speed: float = Field(1.0, gt=0, le=100)
@@ -138,6 +146,7 @@ class Settings(_Strict):
     ivr: IvrSettings = IvrSettings()
     acd: AcdSettings = AcdSettings()
     recording: RecordingSettings = RecordingSettings()
+    dialer: DialerSettings = DialerSettings()
     demo: DemoSettings = DemoSettings()
     config_dir: str = ""  # where the settings were read from (set by load_settings)
 

@@ -38,6 +38,9 @@ class Topics:
     def agent_wrapup(self, agent: str) -> str:
         return f"{self.prefix}agents/{agent}/wrapup"
 
+    def agent_preview(self, agent: str) -> str:
+        return f"{self.prefix}agents/{agent}/preview"
+
     def queue_stats(self, queue: str) -> str:
         return f"{self.prefix}queues/{queue}/stats"
 
@@ -74,6 +77,7 @@ class Topics:
             "agent_presence": self.agent_presence("{agent}"),
             "agent_screenpop": self.agent_screenpop("{agent}"),
             "agent_wrapup": self.agent_wrapup("{agent}"),
+            "agent_preview": self.agent_preview("{agent}"),
             "queue_stats": self.queue_stats("{queue}"),
             "campaign_stats": self.campaign_stats("{campaign}"),
             **{f"{kind}_commands": self.commands(kind, "{id}") for kind in COMMAND_KINDS},

@@ -8,6 +8,7 @@ declared. Every problem names file, line and field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from asterisk.sounds import stock_prompts
 from core.dispositions import Dispositions
 from core.errors import ConfigError
-from core.people import AgentsConfig
+from core.people import Agent, AgentsConfig
 from core.schedule import Schedule
 from core.yamlconf import parse_yaml, problems_at, validate
 from dialer.hours import default_hours, outside_legal_window
@@ -126,6 +127,8 @@ class Campaign(_Strict):
     max_dial_level: Annotated[float, Field(ge=1, le=10)] = 4.0  # predictive: lines per agent, at most
     between_calls: Literal["music", "silence"] = "music"  # what agents hear while they wait
     priority: Annotated[int, Field(ge=0, le=100)] = 0  # lead priority given on import
+    #: dials from the engine's start; false: it waits for a supervisor's `start`
+    autostart: bool = True
 
     @field_validator("ring_timeout")
     @classmethod
@@ -207,9 +210,13 @@ class CampaignsConfig(_Strict):
 
     def members(self, agents: AgentsConfig) -> dict[str, frozenset[str]]:
         """agent id -> the campaigns they serve (named, or by their skills)."""
-        out: dict[str, set[str]] = {a.id: set() for a in agents.agents}
+        return self.members_of(agents.agents)
+
+    def members_of(self, agents: Iterable[Agent]) -> dict[str, frozenset[str]]:
+        agents = list(agents)
+        out: dict[str, set[str]] = {a.id: set() for a in agents}
         for name, c in self.campaigns.items():
-            for a in agents.agents:
+            for a in agents:
                 if a.id in c.agents or (c.skills and all(
                         a.skills.get(s, 0) >= lvl for s, lvl in c.skills.items())):
                     out[a.id].add(name)

@@ -12,7 +12,7 @@ under the campaign's target. What it draws on, as the anchors do:
   with them too);
 - a normal approximation of (people answering - agents free), whose expected positive
   part is the expected abandons (an Erlang-style loss estimate, not a blind one).
-The target tightens as the campaign's measured abandon rate nears its cap; at 90 % of
+The target tightens as the campaign's measured abandon rate nears its cap; at 97 % of
 the cap it falls back to progressive (one call per free agent, no drops), and it never
 dials with no agent logged in.
 """
@@ -135,6 +135,13 @@ class Dial:
 
 
 @dataclass(frozen=True, slots=True)
+class Wait:
+    """Nothing to dial for now (no agent logged in): the campaign waits, it does not stop."""
+
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     """The campaign cannot go on within its rules: the reason says why."""
 
@@ -161,16 +168,20 @@ class Pacer:
     def __init__(self) -> None:
         self._cache = _Cache()
 
-    def decide(self, s: Situation) -> Dial | Stop:
+    def decide(self, s: Situation) -> Dial | Wait | Stop:
         logged_in = [a for a in s.agents if a.state != "logged_out"]
         if not logged_in:
-            return Stop("no agent is logged in to the campaign")
+            return Wait("no agent is logged in to the campaign")
         free = sum(1 for a in logged_in if a.state == "ready")
         if s.mode == "preview":
             return Dial(0, "preview: agents dial the leads they accept")
         if s.mode == "progressive":
             return _progressive(s, free)
         if s.mode == "power":
+            if s.measured.abandon_pct >= FALLBACK * s.abandon_cap:
+                d = _progressive(s, free)
+                return Dial(d.count, f"abandon rate {s.measured.abandon_pct:.2f} % near the cap "
+                                     f"{s.abandon_cap:g} %: progressive", holds_agents=True)
             ratio = s.ratio or 1.0
             want = math.floor(free * ratio + 1e-9) - len(s.in_flight)
             cap = math.floor(len(logged_in) * s.max_dial_level) - len(s.in_flight)

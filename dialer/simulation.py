@@ -29,6 +29,7 @@ from dialer.pacing import (
     Samples,
     Situation,
     Stop,
+    Wait,
 )
 
 GREETING_TO_VERDICT = 0.8  # AMD decides `after_greeting_silence` after the greeting ends
@@ -153,7 +154,8 @@ class _History:
 
 def simulate(world: World, mode: Mode, *, ratio: float | None = None, cap: float = 3.0,
              max_dial_level: float = 4.0,
-             on_decision: Callable[[float, Dial | Stop], None] | None = None) -> Result:
+             on_decision: Callable[[float, Dial | Wait | Stop], None] | None = None
+             ) -> Result:
     """Run the campaign for `world.hours`; the result's figures are for that run."""
     rng = random.Random(world.seed)
     end = world.hours * 3600
@@ -259,6 +261,9 @@ def simulate(world: World, mode: Mode, *, ratio: float | None = None, cap: float
             if isinstance(decision, Stop):
                 result.stopped = decision.why
                 break
+            if isinstance(decision, Wait):
+                at(t + 1.0, "tick", 0)
+                continue
             for _ in range(decision.count):
                 dial(t)
             at(t + 1.0, "tick", 0)

@@ -17,9 +17,9 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from core.models import DncEntry, Lead, LeadAttempt
 from core.store import Store, ts
 from dialer.leads import ParsedLead
+from dialer.outcomes import RANK_CALLBACK, RANK_DIALABLE, RANK_NONE
 
 BATCH = 1000
-RANK_CALLBACK, RANK_DIALABLE, RANK_NONE = 0, 1, 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class LeadRow:
     priority: int
     rank: int  # 0 callback, 1 new or retry
     attempts: int
+    tries: dict[str, int]  # attempts per outcome
     fields: dict[str, Any]
     agent: str | None
     next_at: float
@@ -75,7 +76,7 @@ class LeadStore:
                         "campaign": campaign, "list_name": list_name, "number": x.number,
                         "zones": x.zones, "fields": x.fields, "state": "new",
                         "dial_rank": RANK_DIALABLE, "priority": x.priority, "attempts": 0,
-                        "next_at": now, "last_outcome": "", "created_at": now,
+                        "tries": {}, "next_at": now, "last_outcome": "", "created_at": now,
                         "updated_at": now} for x in fresh])
                     new += len(fresh)
                 again = [x for x in chunk if x.number in found]
@@ -110,7 +111,8 @@ class LeadStore:
             for rank in (RANK_CALLBACK, RANK_DIALABLE):
                 for key in zone_keys:
                     q = select(Lead.id, Lead.number, Lead.zones, Lead.priority, Lead.dial_rank,
-                               Lead.attempts, Lead.fields, Lead.agent, Lead.next_at).where(
+                               Lead.attempts, Lead.tries, Lead.fields, Lead.agent,
+                               Lead.next_at).where(
                         Lead.campaign == campaign, Lead.dial_rank == rank, Lead.zones == key,
                         Lead.next_at <= now, Lead.attempts < max_attempts)
                     if lists:
@@ -120,7 +122,8 @@ class LeadStore:
                         if r.id in skip:
                             continue
                         out.append(LeadRow(r.id, r.number, r.zones, r.priority, r.dial_rank,
-                                           r.attempts, dict(r.fields or {}), r.agent,
+                                           r.attempts, dict(r.tries or {}),
+                                           dict(r.fields or {}), r.agent,
                                            _epoch(r.next_at)))
                 if len(out) >= limit:
                     break

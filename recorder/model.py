@@ -111,7 +111,8 @@ class RecordingConfig(_Strict):
             return None
         return Path(self.visible_directory or self.directory)
 
-    def check(self, known_queues: set[str] | None) -> list[tuple[tuple[str | int, ...], str]]:
+    def check(self, known_queues: set[str] | None, known_campaigns: set[str] | None = None
+              ) -> list[tuple[tuple[str | int, ...], str]]:
         out: list[tuple[tuple[str | int, ...], str]] = []
         names = set(self.policies)
 
@@ -128,6 +129,9 @@ class RecordingConfig(_Strict):
                                            f"{sorted(known_queues)})"))
         for c, name in self.campaigns.items():
             need(("campaigns", c), name)
+            if known_campaigns is not None and c not in known_campaigns:
+                out.append((("campaigns", c), f"unknown campaign {c!r} (campaigns.yaml has "
+                                              f"{sorted(known_campaigns)})"))
         if not self.directory.startswith("/"):
             out.append((("directory",), "must be an absolute path (Asterisk writes there)"))
         known_prompts = set(stock_prompts()) | set(self.prompts)
@@ -140,14 +144,15 @@ class RecordingConfig(_Strict):
         return out
 
 
-def load_recording(path: Path, known_queues: set[str] | None = None) -> RecordingConfig:
+def load_recording(path: Path, known_queues: set[str] | None = None,
+                   known_campaigns: set[str] | None = None) -> RecordingConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
     data, node = parse_yaml(text, str(path))
     config = validate(RecordingConfig, data, node, str(path))
-    problems = problems_at(node, str(path), config.check(known_queues))
+    problems = problems_at(node, str(path), config.check(known_queues, known_campaigns))
     if problems:
         raise ConfigError(problems)
     return config

@@ -24,12 +24,13 @@ from core.settings import (
     AcdSettings,
     AmiSettings,
     DatabaseSettings,
+    DialerSettings,
     IvrSettings,
     MqttSettings,
     Settings,
 )
 from core.store import Store
-from sim.endpoints import Endpoint, caller
+from sim.endpoints import Endpoint, agent_phone, caller
 from sim.pbx import Channel, Pbx
 from sim.server import AmiServer
 
@@ -217,5 +218,120 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
         engine = Engine(settings)
         await run_engine(engine)
         return Rig(pbx, server, engine, db)
+
+    yield make
+
+
+#: two agents who serve the `sales` campaign (and the support queue: blended)
+DIALER_AGENTS = """\
+skills: [support, sales]
+agents:
+  - {id: "1001", device: PJSIP/agent1001, extension: "1001", skills: {support: 5, sales: 3},
+     queues: {support: 0}, login: true, max_no_answer: 2}
+  - {id: "1002", device: PJSIP/agent1002, extension: "1002", skills: {support: 5, sales: 3},
+     queues: {support: 0}, login: true, max_no_answer: 2}
+"""
+ALWAYS = ('{timezone: UTC, weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], '
+          'wed: ["00:00-24:00"], thu: ["00:00-24:00"], fri: ["00:00-24:00"], '
+          'sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}')
+
+
+def campaign_yaml(mode: str = "progressive", agents: str = '["1001", "1002"]', **extra: str) -> str:
+    """campaigns.yaml with one campaign, `sales`, callable at any hour (tests run at any
+    time), `extra` as more of its fields (YAML flow values)."""
+    lines = [f"    {k}: {v}" for k, v in extra.items()]
+    return "\n".join([
+        "region: US", "campaigns:", "  sales:", f"    mode: {mode}", f"    agents: {agents}",
+        '    caller_id: "Acme <+12025550100>"', "    ring_timeout: 15", "    wrapup: 1",
+        f"    hours: {ALWAYS}",
+        '    hours_override: "tests run at any hour; the fake customers do not mind"',
+        '    safe_harbour: {prompt: vm-goodbye, identity: Acme Corp, callback_number: '
+        '"+12025550100"}',
+        *lines, ""])
+
+
+class DialerRig(Rig):
+    def __init__(self, pbx: Pbx, server: AmiServer, engine: Engine, db: str,
+                 customers: dict[str, Endpoint]) -> None:
+        super().__init__(pbx, server, engine, db)
+        self.customers = customers
+        pbx.network = lambda resource: customers.get(resource.split("@")[0])
+
+    @property
+    def dialer(self) -> Any:
+        assert self.engine.dialer is not None
+        return self.engine.dialer
+
+    def dials(self) -> list[Any]:
+        """Originates to customers the PBX received (not agents' lines)."""
+        return [m for m in self.server.received if m.get("Action") == "Originate"
+                and m.get("Context") == "centralita-dialer"]
+
+    async def agi_of(self, call_id: str) -> list[str]:
+        """AGI commands sent to the customer's channel of a dialled call."""
+        rows = await self.rows(Interaction, Interaction.id == call_id)
+        channel = rows[0].channel
+        return [m.get("Command") for m in self.server.received
+                if m.get("Action") == "AGI" and m.get("Channel") == channel]
+
+    def campaign(self, name: str, action: str, **fields: Any) -> Any:
+        return self.engine.commands.run("campaigns", name, {"action": action, **fields})
+
+    async def rows(self, model: Any, *where: Any) -> list[Any]:
+        await self.engine.journal.drain()
+        store = Store(self.db)
+        try:
+            async with store.session() as s:
+                return list(await s.scalars(select(model).where(*where)))
+        finally:
+            await store.close()
+
+
+async def import_leads(db: str, campaign: str, rows: list[tuple[str, dict[str, str]]]) -> None:
+    """Leads as `centralita leads import` stores them (numbers in E.164 already)."""
+    from dialer.leads import ParsedLead
+    from dialer.numbers import callee
+    from dialer.store import LeadStore
+
+    store = Store(db)
+    try:
+        await store.migrate()
+        parsed = []
+        for i, (number, fields) in enumerate(rows):
+            c = callee(number, region="US")
+            parsed.append(ParsedLead(i + 2, c.number, c.zone_key, 0, fields))
+        await LeadStore(store).import_leads(campaign, "test", parsed, update_existing=False,
+                                            at=0.0)
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def dialer(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
+                 run_engine: Callable[..., Any]
+                 ) -> AsyncIterator[Callable[..., Awaitable[DialerRig]]]:
+    pbx, server = sim
+
+    async def make(campaigns: str, customers: dict[str, Endpoint],
+                   phones: dict[str, Endpoint] | None = None, agents: str = DIALER_AGENTS,
+                   queues: str = QUEUES, prefix: str = "dlr/") -> DialerRig:
+        for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents),
+                           ("campaigns.yaml", campaigns)):
+            (tmp_path / name).write_text(text)
+        await import_leads(database_url, "sales", [(n, {"name": f"Customer {i}"})
+                                                   for i, n in enumerate(customers)])
+        settings = Settings(
+            ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
+            database=DatabaseSettings(url=database_url),
+            mqtt=MqttSettings(url=mqtt_url, prefix=prefix, client_id=uuid.uuid4().hex[:8]),
+            ivr=IvrSettings(file=str(tmp_path / "ivr.yaml")),
+            acd=AcdSettings(queues=str(tmp_path / "queues.yaml"),
+                            agents=str(tmp_path / "agents.yaml")),
+            dialer=DialerSettings(campaigns=str(tmp_path / "campaigns.yaml"), stats_every=0.5))
+        pbx.endpoints.update(phones or {"agent1001": agent_phone(0.5),
+                                        "agent1002": agent_phone(0.5)})
+        rig = DialerRig(pbx, server, Engine(settings), database_url, customers)
+        await run_engine(rig.engine)
+        return rig
 
     yield make

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("dial_rank", sa.Integer(), nullable=False, server_default="1"),
         sa.Column("priority", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("tries", sa.JSON(), nullable=False),
         sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_outcome", sa.String(32), nullable=False, server_default=""),
         sa.Column("last_call_id", sa.String(32), nullable=True),
@@ -57,6 +58,7 @@ def upgrade() -> None:
         sa.Column("amd_s", sa.Float(), nullable=True),
         sa.Column("dead_air_ms", sa.Integer(), nullable=True),
         sa.Column("talk_s", sa.Float(), nullable=True),
+        sa.Column("wrapup_s", sa.Float(), nullable=True),
         sa.Column("agent", sa.String(32), nullable=True),
     )
     op.create_index("ix_lead_attempts_lead_id", "lead_attempts", ["lead_id"])

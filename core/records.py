@@ -1,8 +1,11 @@
-"""What after-call work writes: dispositions and notes, tickets and their history,
-customer changes. Each operation is one transaction: nothing is stored half-way."""
+"""What after-call work writes (for queues' calls and campaigns' alike): dispositions and
+notes, tickets and their history, customer changes. Each operation is one transaction:
+nothing is stored half-way."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +14,29 @@ from core.models import Customer, CustomerChange, EmailRow, Interaction, Ticket,
 from core.store import Store, ts
 
 OPEN = ("open", "requires_follow_up")
+#: what an agent may change on a customer's record, and how long each may be
+CUSTOMER_FIELDS = {"name": 200, "email": 200, "address": 500, "notes": 4000}
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def customer_fields(fields: Mapping[str, Any]) -> dict[str, str] | str:
+    """The fields cleaned, or why they are refused (pure)."""
+    if not fields:
+        return "no fields to update"
+    clean: dict[str, str] = {}
+    for key, value in fields.items():
+        limit = CUSTOMER_FIELDS.get(key)
+        if limit is None:
+            return f"unknown customer field {key!r} (one of {sorted(CUSTOMER_FIELDS)})"
+        if not isinstance(value, str):
+            return f"{key} must be text"
+        value = value.strip()
+        if len(value) > limit:
+            return f"{key} is {len(value)} characters; the limit is {limit}"
+        if key == "email" and value and not EMAIL.match(value):
+            return f"email {value!r} is not an email address"
+        clean[key] = value
+    return clean
 
 
 class AfterCallRecords:
