@@ -114,10 +114,11 @@ def decision_cost(agents: int = 1000, rounds: int = 2000) -> tuple[float, float]
 
 async def store_costs(directory: Path) -> tuple[float, float, float]:
     """(hopper refill ms with 1,000,000 leads, import s of 100,000 rows, rows/s)."""
-    from core.models import Lead
+    from core.models import Lead, LeadZones
     from core.store import Store, ts
-    from dialer.hours import default_hours, open_zone_keys
+    from dialer.hopper import Hopper
     from dialer.leads import parse
+    from dialer.model import Campaign
     from dialer.store import LeadStore
 
     store = Store(f"sqlite+aiosqlite:///{directory / 'leads.db'}")
@@ -135,19 +136,24 @@ async def store_costs(directory: Path) -> tuple[float, float, float]:
                 "campaign": "big", "list_name": "l1", "number": f"+1{2000000000 + start + i}",
                 "zones": zones[(start + i) % len(zones)], "fields": {}, "state": "new",
                 "dial_rank": 1 if (start + i) % 50 else 0, "priority": rng.randint(0, 9),
-                "attempts": 0, "next_at": ts(now - 60), "last_outcome": "",
+                "attempts": 0, "tries": {}, "next_at": ts(now - 60), "last_outcome": "",
                 "created_at": ts(now), "updated_at": ts(now)} for i in range(50_000)])
-    keys = await leads.zone_keys("big")
-    from datetime import UTC, datetime
-
-    open_keys = open_zone_keys(default_hours(), keys, datetime.now(UTC)) or keys
+        await conn.execute(insert(LeadZones), [{"campaign": "big", "zones": z} for z in zones])
+    always = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    campaign = Campaign.model_validate({  # open at any hour: the bench runs at any hour
+        "mode": "predictive", "agents": ["a"], "caller_id": "bench <+12025550100>",
+        "hours": {"timezone": "UTC", "weekly": always},
+        "hours_override": "a benchmark: nobody is called",
+        "safe_harbour": {"prompt": "vm-goodbye", "identity": "Bench",
+                         "callback_number": "+12025550100"}})
     refills = []
-    for _ in range(20):
+    for _ in range(20):  # the hopper as the runner tops it up: zone groups, open ones, rows
+        hopper = Hopper(leads, "big", campaign)
+        at = time.time()
         t0 = time.perf_counter()
-        got = await leads.dialable("big", lists=[], zone_keys=open_keys, at=time.time(),
-                                   limit=200, max_attempts=6)
+        got = await hopper.refill(at, size=200)
         refills.append(time.perf_counter() - t0)
-        assert len(got) == 200
+        assert got == 200, got
     rows = ["phone,name,account"] + [f"+346{rng.randint(10_000_000, 99_999_999)},Name {i},{i}"
                                       for i in range(100_000)]
     text = "\n".join(rows) + "\n"
@@ -167,7 +173,8 @@ def main() -> dict[str, float]:
           f"p99 {p99:.0f} us (target < 1 ms)")
     with tempfile.TemporaryDirectory() as tmp:
         refill_ms, import_s, rate = asyncio.run(store_costs(Path(tmp)))
-    print(f"hopper refill (200 leads) from 1,000,000 in SQLite: {refill_ms:.1f} ms "
+    print(f"hopper refill (200 leads, zone groups read again) from 1,000,000 in SQLite: "
+          f"{refill_ms:.1f} ms "
           f"(target < 50 ms); import of 100,000 CSV rows: {import_s:.1f} s "
           f"({rate:,.0f} rows/s, target < 20 s)")
     print(f"BENCH dialer agents=20 occupancy={summary['occupancy']:.3f} "

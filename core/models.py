@@ -282,6 +282,15 @@ class Lead(Base):
     )
 
 
+class LeadZones(Base):
+    """The zone groups a campaign's leads are in (a handful): the hopper asks each one that
+    is inside calling hours for leads, without scanning the leads for them."""
+
+    __tablename__ = "lead_zones"
+    campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
+    zones: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
 class LeadAttempt(Base):
     """One dial of a lead: how it went, for retries, the abandon rate and the what-if
     simulator's history."""

@@ -74,7 +74,8 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> 
             line, shown = _walk(node, loc) if node is not None else (None, [str(p) for p in loc])
             field = ".".join(shown) or "(top level)"
             where = f"{source}:{line}" if line else source
-            problems.append(f"{where}: {field}: {err['msg']}")
+            msg = err["msg"].removeprefix("Value error, ")  # pydantic's, not the admin's
+            problems.append(f"{where}: {field}: {msg}")
         raise ConfigError(problems) from None
 
 

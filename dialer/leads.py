@@ -39,8 +39,9 @@ class ParsedLead:
 @dataclass
 class Parsed:
     leads: list[ParsedLead] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # "line N: why"
+    problems: list[str] = field(default_factory=list)  # "line N: why": bad rows
     duplicates: int = 0
+    duplicate_lines: list[str] = field(default_factory=list)  # kept the first: not a problem
     rows: int = 0
 
 
@@ -102,8 +103,8 @@ def parse(text: str, source: str, *, mapping: Mapping[str, str], region: str,
                 continue
             if lead.number in seen:
                 out.duplicates += 1
-                out.problems.append(f"line {line}: {lead.number} is already on an earlier line "
-                                    f"(kept the first)")
+                out.duplicate_lines.append(f"line {line}: {lead.number} is already on an "
+                                           "earlier line (kept the first)")
                 continue
             seen.add(lead.number)
             out.leads.append(lead)

@@ -8,11 +8,19 @@ declared. Every problem names file, line and field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from asterisk.sounds import stock_prompts
 from core.dispositions import Dispositions
@@ -24,8 +32,19 @@ from dialer.hours import default_hours, outside_legal_window
 
 Mode = Literal["preview", "progressive", "power", "predictive"]
 Outcome = Literal["busy", "no_answer", "machine", "congestion", "dropped", "failed"]
+DIAL = re.compile(r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{(number|digits)\}\S*$")
+
+
+def _dial(v: str) -> str:
+    if not DIAL.match(v):
+        raise ValueError(f"{v!r} is not a channel to dial: write a technology and "
+                         "{number} (E.164, with +) or {digits} (without), e.g. "
+                         "PJSIP/{number}@trunk")
+    return v
+
+
 #: how to reach a customer: a channel with {number} in it, e.g. PJSIP/{number}@trunk
-DialString = Annotated[str, Field(pattern=r"^(PJSIP|SIP|IAX2|DAHDI|Local)/\S*\{number\}\S*$")]
+DialString = Annotated[str, AfterValidator(_dial)]
 Seconds = Annotated[float, Field(ge=0, le=30 * 86400)]
 LEGAL_CAP = 3.0  # percent of live answers, per campaign, over 30 days (US TSR)
 MIN_RING = 15.0  # seconds (US TSR: 15 s or 4 rings)

@@ -150,15 +150,18 @@ class Stop:
 
 @dataclass
 class _Cache:
-    """P(done within each checkpoint | elapsed) on a 1 s grid of elapsed time: pacing runs
-    every second with the same distributions, so the per-agent cost is a lookup."""
+    """P(done by each checkpoint | elapsed), per whole second of elapsed time, computed the
+    first time a second is asked for: pacing runs every second with the same
+    distributions, so the per-agent cost is mostly a lookup."""
 
-    key: tuple[int, int, tuple[float, ...]] = (0, 0, ())
-    talk: list[list[float]] = field(default_factory=list)
-    wrap: list[list[float]] = field(default_factory=list)
+    talk_samples: Samples | None = None
+    wrap_samples: Samples | None = None
+    checks: tuple[float, ...] = ()
+    talk: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    wrap: dict[int, tuple[float, ...]] = field(default_factory=dict)
 
 
-GRID = 3600  # seconds of elapsed time tabulated
+GRID = 3600  # elapsed seconds past this are read as this
 
 
 class Pacer:
@@ -212,15 +215,20 @@ class Pacer:
                 for k in range(len(checks)):
                     free_by[k] += 1.0
                 continue
+            elapsed = s.now - a.since
+            i = 0 if elapsed < 0 else min(int(elapsed), GRID - 1)
             if a.state == "on_call":  # free once the talk and then the wrap-up are over
-                table, elapsed = tables.talk, s.now - a.since
+                row = tables.talk.get(i)
+                if row is None:
+                    gap = m.wrapup.mean
+                    row = tables.talk[i] = tuple(m.talk.done_within(i, c - gap) for c in checks)
             elif a.state == "wrapup":
-                table, elapsed = tables.wrap, s.now - a.since
+                row = tables.wrap.get(i)
+                if row is None:
+                    row = tables.wrap[i] = tuple(m.wrapup.done_within(i, c) for c in checks)
             else:
                 continue
-            i = 0 if elapsed < 0 else min(int(elapsed), GRID - 1)
-            for k in range(len(checks)):
-                p = table[k][i]
+            for k, p in enumerate(row):
                 free_by[k] += p
                 var_free[k] += p * (1.0 - p)
         # People arriving from calls in flight by each checkpoint.
@@ -272,14 +280,10 @@ class Pacer:
                     expected_abandon_pct=pct, scale=scale, scale_at=s.now)
 
     def _tables(self, m: Measured, checks: tuple[float, ...]) -> _Cache:
-        key = (id(m.talk), id(m.wrapup), checks)
-        if self._cache.key != key:
-            self._cache = _Cache(
-                key,
-                [[m.talk.done_within(e, c - m.wrapup.mean) for e in range(GRID)]
-                 for c in checks],
-                [[m.wrapup.done_within(e, c) for e in range(GRID)] for c in checks])
-        return self._cache
+        c = self._cache
+        if c.talk_samples is not m.talk or c.wrap_samples is not m.wrapup or c.checks != checks:
+            self._cache = c = _Cache(m.talk, m.wrapup, checks)
+        return c
 
 
 def _steer(s: Situation) -> float:

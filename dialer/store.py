@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from core.models import DncEntry, Lead, LeadAttempt
+from core.models import DncEntry, Lead, LeadAttempt, LeadZones
 from core.store import Store, ts
 from dialer.leads import ParsedLead
 from dialer.outcomes import RANK_CALLBACK, RANK_DIALABLE, RANK_NONE
@@ -66,6 +66,12 @@ class LeadStore:
         now = ts(at)
         new = updated = existing = 0
         async with self.store.session.begin() as s:
+            have = set(await s.scalars(select(LeadZones.zones).where(
+                LeadZones.campaign == campaign)))
+            zones = sorted({x.zones for x in leads} - have)
+            if zones:
+                await s.execute(insert(LeadZones), [{"campaign": campaign, "zones": z}
+                                                    for z in zones])
             for start in range(0, len(leads), BATCH):
                 chunk = leads[start:start + BATCH]
                 found = set(await s.scalars(select(Lead.number).where(
@@ -94,10 +100,10 @@ class LeadStore:
     # --- the hopper -----------------------------------------------------------------
 
     async def zone_keys(self, campaign: str) -> list[str]:
-        """The zone groups of the campaign's leads that may still be dialled."""
+        """The zone groups of the campaign's leads (kept on import: a few rows)."""
         async with self.store.session() as s:
-            return list(await s.scalars(select(Lead.zones).where(
-                Lead.campaign == campaign, Lead.dial_rank < RANK_NONE).distinct()))
+            return list(await s.scalars(select(LeadZones.zones).where(
+                LeadZones.campaign == campaign)))
 
     async def dialable(self, campaign: str, *, lists: Sequence[str], zone_keys: Iterable[str],
                        at: float, limit: int, max_attempts: int,

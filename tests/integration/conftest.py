@@ -314,12 +314,16 @@ async def dialer(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
 
     async def make(campaigns: str, customers: dict[str, Endpoint],
                    phones: dict[str, Endpoint] | None = None, agents: str = DIALER_AGENTS,
-                   queues: str = QUEUES, prefix: str = "dlr/") -> DialerRig:
+                   queues: str = QUEUES, prefix: str = "dlr/",
+                   history: Callable[[str], Awaitable[None]] | None = None) -> DialerRig:
+        """`history(db)`: what the store holds before the engine starts."""
         for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents),
                            ("campaigns.yaml", campaigns)):
             (tmp_path / name).write_text(text)
         await import_leads(database_url, "sales", [(n, {"name": f"Customer {i}"})
                                                    for i, n in enumerate(customers)])
+        if history is not None:
+            await history(database_url)
         settings = Settings(
             ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
             database=DatabaseSettings(url=database_url),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+import uuid
 from typing import Any
 
 from core.models import Interaction, Lead, LeadAttempt
@@ -197,3 +199,113 @@ async def test_supervisors_commands_and_a_trunk_that_refuses_everything(dialer: 
     dials = len(rig.dials())
     await asyncio.sleep(0.5)
     assert len(rig.dials()) == dials  # it does not spin
+
+
+DISPOSITIONS = ('{default: sale/none, codes: {sale/none: {}, sale/yes: {}, '
+                'sale/later: {ticket: requires_follow_up}, sale/never: {}}}')
+
+
+async def test_dispositions_set_the_lead_callbacks_and_do_not_call(dialer: Any, mqtt_url: str
+                                                                   ) -> None:
+    from core.models import DncEntry
+    from tests.integration.conftest import Subscriber
+
+    people = humans(500, 2)
+    second = list(people)[1]
+    async with Subscriber(mqtt_url, "dd/") as sub:
+        rig: DialerRig = await dialer(campaign_yaml(
+            dispositions=DISPOSITIONS, dnc_codes="[sale/never]", wrapup="30", agents='["1001"]'),
+            people, prefix="dd/")
+        await until(lambda: rig.status("1001").state == "on_call", 20, "first call")
+        await until(lambda: any(t == "dd/agents/1001/wrapup" for t, _ in sub.messages)
+                    or rig.status("1001").state == "on_call", 5, "")
+        assert rig.send("1001", "disposition", code="sale/maybe") is not None
+        call_1 = rig.status("1001").call_id
+        assert rig.send("1001", "disposition", code="sale/never") is None
+        assert rig.send("1001", "hangup") is None
+        await until(lambda: rig.status("1001").state == "wrapup", 20, "wrap-up")
+        await until(lambda: any(t == "dd/agents/1001/wrapup" for t, _ in sub.messages), 20,
+                    "the codes offered")
+        codes = next(b for t, b in sub.messages if t == "dd/agents/1001/wrapup")
+        assert codes["queue"] == "sales" and codes["default"] == "sale/none"
+        assert rig.send("1001", "ready") is None
+        await until(lambda: rig.status("1001").state == "on_call"
+                    and rig.status("1001").call_id != call_1, 20, "second call")
+        when = "2099-01-05T15:00:00+00:00"
+        assert rig.send("1001", "disposition", code="sale/later", follow_up_at=when) is None
+        assert rig.send("1001", "hangup") is None
+        await until(lambda: rig.status("1001").state == "wrapup", 20, "wrap-up")
+        assert rig.send("1001", "end_wrapup") is None
+    await until(lambda: rig.status("1001").state == "ready", 20, "ready")
+    for _ in range(100):
+        leads = {lead.number: lead for lead in await rig.rows(Lead)}
+        if leads[second].state == "callback":
+            break
+        await asyncio.sleep(0.1)
+    by_call = {lead.last_call_id: lead for lead in leads.values()}
+    never, later = by_call[call_1], next(v for k, v in by_call.items() if k != call_1)
+    assert never.state == "dnc"
+    assert later.state == "callback" and later.dial_rank == 0 and later.agent == "1001"
+    assert later.next_at.year == 2099
+    dnc = await rig.rows(DncEntry)
+    assert [(d.number, d.campaign, d.source) for d in dnc] == [(never.number, "sales", "agent")]
+    rows = {r.id: r for r in await rig.rows(Interaction)}
+    assert rows[call_1].disposition == "sale/never" and not rows[call_1].flagged
+
+
+async def test_predictive_dials_ahead_of_free_agents_with_history(dialer: Any) -> None:
+    from core.store import Store
+    from dialer.store import LeadStore
+
+    async def last_hour(db: str) -> None:  # a person answers one dial in four, talks 200 s
+        store = Store(db)
+        leads = LeadStore(store)
+        now = time.time()
+        for i in range(200):
+            human = i % 4 == 0
+            await leads.add_attempt(lead_id=0, campaign="sales", call_id=f"h{i}", at=now - 3600,
+                                    outcome="answered" if human else "no_answer", human=human,
+                                    ring_s=3.0 if human else None, amd_s=1.9 if human else None,
+                                    talk_s=200.0 if human else None,
+                                    wrapup_s=5.0 if human else None)
+        await store.close()
+
+    rig: DialerRig = await dialer(campaign_yaml("predictive", max_dial_level="3"),
+                                  humans(600, 40), history=last_hour)
+    await until(lambda: rig.dialer.runs["sales"].last_dial.startswith("predictive"), 20,
+                "predictive pacing")
+    # More customers ringing at once than the two agents, none of them held for a call.
+    await until(lambda: len(rig.dialer.runs["sales"].calls) > 2, 20, "more lines than agents")
+    assert not any(c.held for c in rig.dialer.runs["sales"].calls.values())
+
+
+async def test_stats_are_published_and_a_broken_reload_changes_nothing(dialer: Any,
+                                                                       mqtt_url: str) -> None:
+    from pathlib import Path
+
+    from tests.integration.conftest import Subscriber
+
+    p = f"st{uuid.uuid4().hex[:6]}/"  # retained messages outlive the test
+    async with Subscriber(mqtt_url, p) as sub:
+        rig: DialerRig = await dialer(campaign_yaml(), humans(700, 3), prefix=p)
+        await until(lambda: any(t == f"{p}campaigns/sales/stats" and b["leads"]
+                                for t, b in sub.messages), 40, "stats with lead counts")
+        stats = [b for t, b in sub.messages if t == f"{p}campaigns/sales/stats"][-1]
+        assert stats["status"] == "running" and stats["mode"] == "progressive"
+        assert stats["abandon_cap"] == 3.0 and set(stats["agents"]) <= {
+            "ready", "reserved", "on_call", "wrapup", "paused", "logged_out"}
+        assert sum(stats["leads"].values()) == 3
+        path = Path(rig.engine.settings.dialer.campaigns or "")
+        good = path.read_text()
+        path.write_text(good.replace("ring_timeout: 15", "ring_timeout: 10"))
+        reply = rig.campaign("sales", "reload")
+        assert not reply.ok and f"{path}:" in (reply.error or "") \
+            and "under 15 s" in (reply.error or "")
+        assert rig.dialer.runs["sales"].config.ring_timeout == 15
+        path.write_text(good + good.split("campaigns:\n")[1].replace("  sales:", "  renewals:")
+                        .replace("    wrapup: 1", "    wrapup: 1\n    autostart: false"))
+        assert rig.campaign("sales", "reload").ok
+        assert rig.dialer.runs["renewals"].status == "stopped"
+        assert rig.campaign("sales", "pause").ok
+        await until(lambda: any(t == f"{p}campaigns/sales/stats" and b["status"] == "paused"
+                                for t, b in sub.messages), 20, "paused shown")

@@ -43,6 +43,11 @@ def upgrade() -> None:
                     ["campaign", "dial_rank", "zones", sa.text("priority DESC"), "next_at"])
     op.create_index("ix_leads_campaign_state", "leads", ["campaign", "state"])
     op.create_table(
+        "lead_zones",
+        sa.Column("campaign", sa.String(32), primary_key=True),
+        sa.Column("zones", sa.String(200), primary_key=True),
+    )
+    op.create_table(
         "lead_attempts",
         sa.Column("id", BIG, primary_key=True, autoincrement=True),
         sa.Column("lead_id", BIG, nullable=False),
@@ -78,4 +83,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("dnc")
     op.drop_table("lead_attempts")
+    op.drop_table("lead_zones")
     op.drop_table("leads")
