@@ -54,13 +54,15 @@ def dial_string(template: str, number: str) -> str:
 class Calls:
     def __init__(self, runs: dict[str, Run], ports: Ports, leads: LeadStore,
                  measurements: dict[str, Measurements], *, kick: Callable[[], None],
-                 connected: Callable[[DialerCall], None], connected_ended: Ended) -> None:
+                 connected: Callable[[DialerCall], None], unjoined: Callable[[str], None],
+                 connected_ended: Ended) -> None:
         self.runs = runs
         self.ports = ports
         self.leads = leads
         self.measurements = measurements
         self.kick = kick  # something changed the pacing should see
         self.connected = connected  # a person and an agent were joined
+        self.unjoined = unjoined  # ... but their Bridge failed
         self.connected_ended = connected_ended
         self.alive: dict[str, DialerCall] = {}  # dialled and not ended
         self.log = structlog.get_logger("dialer")
@@ -281,6 +283,7 @@ class Calls:
         if call.waiting is not None:
             call.waiting.cancel()
         call.agent, call.held = agent, False
+        self.connected(call)  # the agent's commands (disposition) reach the dialer from now
         self._screenpop(run, call, agent, now)
         ports.spawn(self._bridge(run, call, agent, line))
         return True
@@ -295,6 +298,7 @@ class Calls:
                              error=str(exc)[:200])
             ports.pool.release(agent, call.call_id)
             ports.lines.parked(line, ports.clock())
+            self.unjoined(call.call_id)
             call.agent = None
             if call.call_id in self.alive:
                 self.ports.spawn(self._safe_harbour(run, call))
@@ -309,7 +313,6 @@ class Calls:
         m.live(at, abandoned=False)
         m.connected(at, call.dead_air_ms)
         call.outcome = "answered"
-        self.connected(call)
         ports.bus.publish(CallConnected(call.call_id, agent, line, at, campaign=run.name))
         ports.step(call.call_id, "dialer.connected", {
             "agent": agent, "line": line, "dead_air_ms": call.dead_air_ms,

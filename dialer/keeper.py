@@ -175,9 +175,13 @@ class LineKeeper:
         line = self.ports.lines.line(agent)
         if line is None or line.channel is None:
             return "you have no kept line (hang up your phone to end a call)"
-        peers = self.ports.registry.peers(line.channel)
-        if not peers:
+        st = self.ports.pool.status(agent)
+        call = self.ports.registry.calls.get(st.call_id or "") if st.state == "on_call" else None
+        # The call's own channel (the customer, the caller), even before its BridgeEnter
+        # is seen; else whoever shares the line's bridge.
+        ends = {call.channel} if call is not None else self.ports.registry.peers(line.channel)
+        if not ends:
             return "there is no call on your line"
-        for channel in peers:
+        for channel in ends:
             self.ports.spawn(self.ports.hangup(channel))
         return None

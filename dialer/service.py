@@ -82,7 +82,7 @@ class DialerService:
         self.wrapups = Wrapups(self.runs, ports, self.leads, AfterCallRecords(store),
                                self.measurements)
         self.calls = Calls(self.runs, ports, self.leads, self.measurements, kick=self._kick,
-                           connected=self.wrapups.connected,
+                           connected=self.wrapups.connected, unjoined=self.wrapups.forget,
                            connected_ended=self.wrapups.call_ended)
         self.previews = Previews(self.runs, ports, self.leads, self.calls.dial)
         self.runner = Runner(self.runs, ports, self.calls, self.previews, self.measurements,

@@ -52,6 +52,9 @@ class Wrapups:
     def connected(self, call: DialerCall) -> None:
         self.calls[call.call_id] = call
 
+    def forget(self, call_id: str) -> None:
+        self.calls.pop(call_id, None)
+
     def call_ended(self, run: Run, call: DialerCall, at: float) -> None:
         """The customer hung up (or the agent did): wrap-up, for the campaign's time."""
         agent = call.agent
