@@ -1,4 +1,5 @@
-"""`centralita`: run, demo, check-config, sim, db upgrade, recordings, qa, schema."""
+"""`centralita`: run, demo, check-config, sim, db upgrade, recordings, qa, schema, leads,
+dnc, dialer."""
 
 from __future__ import annotations
 
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="yes/no or 1-5, once per criterion")
     schema = sub.add_parser("schema", help="print a published contract as JSON Schema")
     schema.add_argument("what", choices=["mqtt"], help="mqtt: topics, payloads and commands")
+    from app.outbound import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -118,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             return _db(settings)
         if args.command in ("recordings", "qa"):
             return _recordings(settings, args)
+        if args.command in ("leads", "dnc", "dialer"):
+            from app.outbound import run as outbound
+
+            return outbound(settings, args)
         if args.command == "schema":
             from app.contract import mqtt_contract
 
@@ -152,6 +160,18 @@ def check_config(directory: Path) -> int:
                 load_acd(path, directory / "agents.yaml")
             elif path.name == "agents.yaml" and (directory / "queues.yaml").exists():
                 continue
+            elif path.name == "campaigns.yaml":
+                from acd.model import load_acd
+                from dialer.model import load_campaigns
+
+                agents = None
+                if (directory / "queues.yaml").exists():
+                    from core.people import AgentsConfig
+
+                    with contextlib.suppress(ConfigError):  # reported with queues.yaml
+                        acd = load_acd(directory / "queues.yaml", directory / "agents.yaml")
+                        agents = AgentsConfig(skills=acd.skills, agents=acd.agents)
+                load_campaigns(path, agents)
             elif path.name == "recording.yaml":
                 from recorder.model import load_recording
 
@@ -162,7 +182,15 @@ def check_config(directory: Path) -> int:
                     with contextlib.suppress(ConfigError):  # reported with queues.yaml
                         known = set(load_acd(directory / "queues.yaml",
                                              directory / "agents.yaml").queues)
-                load_recording(path, known)
+                campaigns = None
+                if (directory / "campaigns.yaml").exists():
+                    from dialer.model import parse_campaigns
+
+                    with contextlib.suppress(ConfigError, OSError):  # reported on their own
+                        campaigns = set(parse_campaigns(
+                            (directory / "campaigns.yaml").read_text(encoding="utf-8"),
+                            "campaigns.yaml", None).campaigns)
+                load_recording(path, known, campaigns)
             else:
                 # Validated by their own models as the capabilities that use them land.
                 parse_yaml(path.read_text(encoding="utf-8"), str(path))

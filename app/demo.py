@@ -22,7 +22,7 @@ from sim.dialplan import load_dialplan, load_manager_conf
 from sim.endpoints import Endpoint
 from sim.pbx import Clock, Pbx
 from sim.server import AmiServer
-from sim.traffic import CallerTraffic
+from sim.traffic import CallerTraffic, CustomerNetwork
 
 ETC = Path(__file__).resolve().parent.parent / "asterisk" / "etc"
 
@@ -41,6 +41,9 @@ class Desks:
         self.queues = dict(acd.queues) if acd is not None else {}
         #: the queue of each call the desks connected to (its dispositions apply)
         self.call_queue: dict[str, str] = {}
+        campaigns = engine.center.campaigns
+        self.campaigns = dict(campaigns.campaigns) if campaigns is not None else {}
+        self.call_campaign: dict[str, str] = {}
         self.disposed: set[str] = set()
         self.acted: set[str] = set()  # calls a desk already transferred or consulted on
         self.counts = {"dispositions": 0, "transfers": 0, "consults": 0, "internal": 0}
@@ -52,10 +55,18 @@ class Desks:
         self.out.flush()
 
     def _dispositions(self, call_id: str) -> Dispositions | None:
+        campaign = self.campaigns.get(self.call_campaign.get(call_id, ""))
+        if campaign is not None:
+            return campaign.dispositions
         queue = self.queues.get(self.call_queue.get(call_id, ""))
         return queue.dispositions if queue is not None else None
 
     def _connected(self, ev: CallConnected) -> None:
+        if ev.campaign:
+            self.call_campaign[ev.call_id] = ev.campaign
+            self.say(f"campaign {ev.campaign}: a person answered, put through to agent "
+                     f"{ev.agent_id} (call {ev.call_id[:8]})")
+            return
         if ev.queue:
             self.call_queue[ev.call_id] = ev.queue
         if not ev.queue or ev.call_id in self.acted:
@@ -143,13 +154,40 @@ class Desks:
         self.say(f"agent {caller.id} calls colleague {callee.id} (extension {callee.extension})")
 
 
-def _ivr_clock(settings: Settings) -> Callable[[], datetime] | None:
-    if not settings.demo.ivr_clock:
+def _calendar(settings: Settings) -> Callable[[], datetime] | None:
+    if not settings.demo.calendar:
         return None
-    origin = datetime.fromisoformat(settings.demo.ivr_clock)
+    origin = datetime.fromisoformat(settings.demo.calendar)
     started = time.monotonic()
     speed = settings.demo.speed
     return lambda: (origin + timedelta(seconds=(time.monotonic() - started) * speed)).astimezone(UTC)
+
+
+async def demo_leads(engine: Engine, per_campaign: int = 3000, seed: int = 5) -> None:
+    """Campaigns with no leads get synthetic ones (Spanish mobiles, as a list would have)."""
+    import random
+
+    from dialer.leads import ParsedLead
+    from dialer.numbers import callee
+    from dialer.store import LeadStore
+
+    assert engine.dialer is not None
+    await engine.store.migrate()
+    leads = LeadStore(engine.store)
+    rng = random.Random(seed)
+    plans = ["fibre 300", "fibre 600", "mobile 20GB", "mobile unlimited", "bundle"]
+    for name in engine.dialer.runs:
+        if sum((await leads.leads_by_state(name)).values()):
+            continue
+        rows = []
+        for i in range(per_campaign):
+            who = callee(f"+346{rng.randrange(10**7, 10**8)}", region="ES")
+            rows.append(ParsedLead(i + 2, who.number, who.zone_key, rng.randint(0, 3), {
+                "name": f"Customer {i + 1}", "account": f"AC{100000 + i}",
+                "plan": rng.choice(plans), "renews_on": f"2027-0{rng.randint(1, 9)}-15"}))
+        result = await leads.import_leads(name, "demo", rows, update_existing=False,
+                                          at=time.time())
+        engine.log.info("demo.leads_imported", campaign=name, count=result.new)
 
 
 async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = sys.stdout,
@@ -164,13 +202,20 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
     settings = settings.model_copy(update={
         "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"}),
         "recording": settings.recording.model_copy(update={"directory": str(recordings)})})
-    engine = Engine(settings, ivr_clock=_ivr_clock(settings))
+    engine = Engine(settings, calendar=_calendar(settings))
     if engine.center.ivr is not None:
         pbx.prompts.update(engine.center.ivr.prompts)  # the admin's recordings exist here
     if engine.acd is not None:  # the agents' phones: answer after a few rings, talk a while
         for agent in engine.directory:
+            # Agents of a campaign keep their line up: their phone never hangs up by itself.
+            outbound = bool(engine.pool.campaigns.get(agent.id))
             pbx.endpoints[agent.device.split("/", 1)[1]] = Endpoint(
-                answer_after=2.0 + len(agent.id) % 3, talk_time=45.0, random_talk=True)
+                answer_after=2.0 + len(agent.id) % 3, talk_time=None if outbound else 45.0,
+                random_talk=True)
+    if engine.dialer is not None:
+        pbx.network = CustomerNetwork()  # the people the campaigns call
+        pbx.prompts.update(engine.center.campaigns.prompts if engine.center.campaigns else {})
+        await demo_leads(engine)
     traffic = CallerTraffic(pbx, per_minute=settings.demo.callers_per_minute,
                             ivr=engine.ivr is not None)
     out.write(f"centralita demo: simulated PBX on 127.0.0.1:{port}, "
@@ -207,6 +252,12 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
                 c = desks.counts
                 agents += (f" | closed {c['dispositions']} transfers {c['transfers']} "
                            f"consults {c['consults']} internal {c['internal']}")
+            if engine.dialer is not None:
+                for name in engine.dialer.runs:
+                    s = engine.dialer.stats(name)
+                    agents += (f" | {name}: {s.status} {s.mode}, dialling {s.in_flight}, "
+                               f"hopper {s.hopper}, {s.contacts_per_hour:.0f} contacts/h, "
+                               f"abandoned {s.abandon_pct_today:.1f} %")
             out.write(
                 f"{time.strftime('%H:%M:%S')}  calls in progress {len(engine.registry.calls):3d}"
                 f" | arrived {traffic.sent:5d} | AMI events/s {rate:7.1f}"

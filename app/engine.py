@@ -47,7 +47,7 @@ class NeverConnected(Exception):
 
 class Engine:
     def __init__(self, settings: Settings,
-                 ivr_clock: Callable[[], datetime] | None = None) -> None:
+                 calendar: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.log = structlog.get_logger("engine")
         center = load_center(settings)  # a broken file stops the engine here (file:line)
@@ -94,7 +94,7 @@ class Engine:
         self._tasks: list[Iterable[asyncio.Task[Any]]] = [self.tagger.tasks]
         if center.ivr is not None:
             self.ivr = IvrService(self.bus, self.ami, self.store, center.ivr,
-                                  path=center.ivr_path, now=ivr_clock,
+                                  path=center.ivr_path, now=calendar,
                                   hand_off=center.acd is not None)
             self._tasks.append(self.ivr.tasks)
         else:
@@ -133,7 +133,7 @@ class Engine:
                 bus=self.bus, ami=self.ami, store=self.store, journal=self.journal,
                 registry=self.registry, pool=self.pool, directory=self.directory,
                 config=center.campaigns, topics=self.topics, live=live, lines=self.lines,
-                reload=reread, stats_every=settings.dialer.stats_every)
+                reload=reread, stats_every=settings.dialer.stats_every, calendar=calendar)
             self.dialer.register(self.commands)
             self._starts.append(self.dialer.start)
             self._tasks.append(self.dialer.tasks)

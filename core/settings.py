@@ -132,9 +132,10 @@ class DemoSettings(_Strict):
     callers_per_minute: float = Field(60.0, gt=0, le=6000)
     speed: float = Field(1.0, gt=0, le=100)
     status_every: float = Field(1.0, gt=0)
-    #: the IVR's clock in the demo starts here (ISO 8601), so business-hours menus show
-    #: whatever the real time; none: the real time
-    ivr_clock: str | None = None
+    #: the demo's calendar starts here (ISO 8601): the IVR's business hours and the
+    #: dialer's calling hours are read against it, so both run whatever the real time;
+    #: none: the real time
+    calendar: str | None = None
 
 
 class Settings(_Strict):

@@ -9,7 +9,7 @@ it (hours pass while they wait); the do-not-call list is checked by the dialer a
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +23,11 @@ ZONES_TTL = 300.0
 
 
 class Hopper:
-    def __init__(self, leads: LeadStore, campaign: str, config: Campaign) -> None:
+    def __init__(self, leads: LeadStore, campaign: str, config: Campaign, *,
+                 calendar: Callable[[], datetime] | None = None) -> None:
         self.leads = leads
+        #: the wall clock calling hours are read against (the demo's runs on a Monday
+        #: morning); None: the real time
         self.campaign = campaign
         self.config = config
         self._heap: list[tuple[int, int, float, int, LeadRow]] = []
@@ -35,6 +38,7 @@ class Hopper:
         #: out of refills until it is written, so a lead is never dialled twice
         self.settling: set[int] = set()
         self.refills = 0
+        self.calendar = calendar
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -49,10 +53,13 @@ class Hopper:
         self._ids.add(lead.id)
         heapq.heappush(self._heap, (lead.rank, -lead.priority, lead.next_at, lead.id, lead))
 
+    def _when(self, now: float) -> datetime:
+        return self.calendar() if self.calendar is not None else datetime.fromtimestamp(now, UTC)
+
     def pop(self, now: float) -> LeadRow | None:
         """The best lead callable now; leads whose calling hours ended meanwhile leave the
         hopper (the store gives them back when their hours come)."""
-        when = datetime.fromtimestamp(now, UTC)
+        when = self._when(now)
         while self._heap:
             *_, lead = heapq.heappop(self._heap)
             self._ids.discard(lead.id)
@@ -86,7 +93,7 @@ class Hopper:
         if self._zones_at is None or now - self._zones_at > ZONES_TTL:
             self._zones = await self.leads.zone_keys(self.campaign)
             self._zones_at = now
-        keys = open_zone_keys(self.config.hours, self._zones, datetime.fromtimestamp(now, UTC))
+        keys = open_zone_keys(self.config.hours, self._zones, self._when(now))
         if not keys:
             return 0
         rows = await self.leads.dialable(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,11 +70,33 @@ def _lines(text: str, source: str) -> Iterator[tuple[int, str]]:
         yield n, line
 
 
-def parse(text: str, source: str, *, mapping: Mapping[str, str], region: str,
+NUMBER_COLUMNS = ("number", "phone", "telephone", "tel", "mobile")
+
+
+def default_mapping(header: list[str], source: str) -> dict[str, str]:
+    """Without --map: the number from a column called number (or phone, telephone, tel,
+    mobile), `zone` and `priority` by name, every other column a field of its own name."""
+    out: dict[str, str] = {}
+    for col in header:
+        name = re.sub(r"[^a-z0-9]+", "_", col.strip().lower()).strip("_")
+        if not name or not name[0].isalpha():
+            continue
+        if name in NUMBER_COLUMNS and "number" not in out:
+            out["number"] = col
+        elif name not in out and name not in NUMBER_COLUMNS:
+            out[name] = col
+    if "number" not in out:
+        raise ImportRefused(f"{source}:1: no column for the number (call it "
+                            f"{' or '.join(NUMBER_COLUMNS)}, or give --map number=<column>)")
+    return out
+
+
+def parse(text: str, source: str, *, mapping: Mapping[str, str] | None, region: str,
           default_priority: int = 0) -> Parsed:
     """Leads from CSV text. `mapping`: lead field -> CSV column (`number` is required;
-    `zone` and `priority` optional; anything else a screen-pop field)."""
-    if "number" not in mapping:
+    `zone` and `priority` optional; anything else a screen-pop field); None: from the
+    header (default_mapping)."""
+    if mapping is not None and "number" not in mapping:
         raise ImportRefused("the mapping needs number=<column>")
     lines = list(_lines(text, source))
     if not lines:
@@ -84,6 +107,8 @@ def parse(text: str, source: str, *, mapping: Mapping[str, str], region: str,
     except csv.Error as exc:
         raise ImportRefused(f"{source}:1: cannot read the header: {exc}") from None
     header = [h.strip() for h in header]
+    if mapping is None:
+        mapping = default_mapping(header, source)
     missing = [col for col in mapping.values() if col not in header]
     if missing:
         raise ImportRefused(f"{source}:1: no column {', '.join(repr(m) for m in missing)} "

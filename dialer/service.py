@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import structlog
 
@@ -36,7 +37,7 @@ from dialer.calls import Calls
 from dialer.figures import WINDOW_DAYS, Measurements, Occupancy
 from dialer.hopper import Hopper
 from dialer.keeper import LineKeeper
-from dialer.model import CampaignsConfig
+from dialer.model import Campaign, CampaignsConfig
 from dialer.preview import Previews
 from dialer.runner import Runner
 from dialer.state import Run, Status
@@ -64,7 +65,8 @@ class DialerService:
                  config: CampaignsConfig, topics: Topics | None,
                  live: Callable[[str, str], None] | None, lines: AgentLines | None = None,
                  reload: Callable[[], CampaignsConfig] | None = None,
-                 stats_every: float = 2.0, clock: Callable[[], float] = time.time) -> None:
+                 stats_every: float = 2.0, clock: Callable[[], float] = time.time,
+                 calendar: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.directory = directory
         self.reload_config = reload
@@ -74,8 +76,9 @@ class DialerService:
                                    registry=registry, pool=pool, tasks=self.tasks, clock=clock,
                                    topics=topics, live=live, lines=lines)
         self.leads = LeadStore(store)
+        self.calendar = calendar  # what calling hours are read against (None: real time)
         self.runs: dict[str, Run] = {
-            name: Run.of(name, camp, Hopper(self.leads, name, camp))
+            name: Run.of(name, camp, self._hopper(name, camp))
             for name, camp in config.campaigns.items()}
         self.measurements = {name: Measurements() for name in self.runs}
         self.occupancy = Occupancy()
@@ -94,6 +97,9 @@ class DialerService:
         self.log = structlog.get_logger("dialer")
         pool.listen(self._agent_changed)
         pool.claimant(OUTBOUND, self._claim)
+
+    def _hopper(self, name: str, camp: Campaign) -> Hopper:
+        return Hopper(self.leads, name, camp, calendar=self.calendar)
 
     def register(self, commands: c.Commands) -> None:
         """The commands the dialer answers: agents' on its calls, supervisors' on campaigns."""
@@ -205,7 +211,7 @@ class DialerService:
         for name, camp in config.campaigns.items():
             run = self.runs.get(name)
             if run is None:
-                run = self.runs[name] = Run.of(name, camp, Hopper(self.leads, name, camp))
+                run = self.runs[name] = Run.of(name, camp, self._hopper(name, camp))
                 self.measurements[name] = Measurements()
                 if camp.autostart:
                     self.runner.set_status(run, "running", "added by a reload")

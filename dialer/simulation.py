@@ -56,6 +56,7 @@ class World:
     seed: int = 1
     talk_samples: tuple[float, ...] = ()  # recorded history instead of the exponential
     ring_samples: tuple[float, ...] = ()
+    wrapup_samples: tuple[float, ...] = ()  # recorded history instead of the fixed time
 
 
 @dataclass
@@ -310,9 +311,10 @@ def simulate(world: World, mode: Mode, *, ratio: float | None = None, cap: float
             i = call.agent
             assert i is not None
             set_state(i, "wrapup", t)
-            history.wrap.append(world.wrapup)
-            result.wrap_s += max(0.0, min(t + world.wrapup, end) - min(t, end))
-            at(t + world.wrapup, "ready", i)
+            wrap = rng.choice(world.wrapup_samples) if world.wrapup_samples else world.wrapup
+            history.wrap.append(wrap)
+            result.wrap_s += max(0.0, min(t + wrap, end) - min(t, end))
+            at(t + wrap, "ready", i)
         elif kind == "ready":
             agent_ready(ref, t)
     for i, a in enumerate(agents):

@@ -182,10 +182,12 @@ class RecorderService:
                                          {"policy": name, "why": why}))
             return
         await self._start(ev.call_id, channel, name, ev.agent_id, ev.queue or None,
-                          bridged_only=policy.start == "bridge", number=number)
+                          bridged_only=policy.start == "bridge", number=number,
+                          campaign=ev.campaign)
 
     async def _start(self, call_id: str, channel: str, policy_name: str, agent: str | None,
-                     queue: str | None, *, bridged_only: bool, number: str = "") -> str | None:
+                     queue: str | None, *, bridged_only: bool, number: str = "",
+                     campaign: str = "") -> str | None:
         """MixMonitor and the segment's row; None when recording, else why not."""
         policy = self.config.policies[policy_name]
         now = self.clock()
@@ -193,13 +195,15 @@ class RecorderService:
         self.segments[call_id] = n
         decision = Record(recording_path(self.config.directory, policy.naming, policy.format,
                                          at=now, interaction=call_id, segment=n,
-                                         agent=agent or "", queue=queue or "", number=number,
+                                         agent=agent or "", queue=queue or "",
+                                         campaign=campaign, number=number,
                                          kind=self.calls.get(call_id, "")), bridged_only)
         seg = Segment(call_id, n, channel, decision.path, policy_name, now, agent, queue,
                       policy.mode)
         fields = {"interaction_id": call_id, "segment": n, "agent": agent, "queue": queue,
-                  "customer_number": number, "policy": policy_name, "format": policy.format,
-                  "channel": channel, "path": decision.path, "started_at": now}
+                  "campaign": campaign or None, "customer_number": number,
+                  "policy": policy_name, "format": policy.format, "channel": channel,
+                  "path": decision.path, "started_at": now}
         try:
             await self.ami.send(actions.mixmonitor(channel, decision.path,
                                                    bridged_only=decision.bridged_only))

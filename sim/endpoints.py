@@ -72,7 +72,7 @@ CustomerKind = Literal["human", "machine", "silent", "deadair", "noanswer", "bus
 
 def customer(kind: CustomerKind = "human", *, answer_after: float = 4.0,
              talk_time: float = 60.0, random_talk: bool = True,
-             digits: tuple[tuple[float, str], ...] = ()) -> Endpoint:
+             digits: tuple[tuple[float, str], ...] = (), greeting: float = 0.61) -> Endpoint:
     """A dialer customer: a person, an answering machine (it hangs up after its greeting
     and a message's time), a line that answers with silence or no audio at all, no answer,
     busy, or a congested network."""
@@ -85,7 +85,7 @@ def customer(kind: CustomerKind = "human", *, answer_after: float = 4.0,
     if kind == "machine":
         return Endpoint(answer_after=answer_after, talk_time=40.0, voice="machine")
     return Endpoint(answer_after=answer_after, talk_time=talk_time, random_talk=random_talk,
-                    voice=kind, digits=digits, reactive=bool(digits))
+                    voice=kind, digits=digits, reactive=bool(digits), greeting=greeting)
 
 
 def caller(digits: tuple[tuple[float, str], ...] = (), patience: float | None = 120.0, *,

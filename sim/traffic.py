@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from sim.endpoints import caller
+from sim.endpoints import Endpoint, caller, customer
 from sim.pbx import Pbx
 
 Keys = tuple[tuple[float, str], ...]
@@ -78,3 +78,28 @@ class CallerTraffic:
                                                    reactive=self.ivr))
             self.sent += 1
             await asyncio.sleep(0)
+
+
+class CustomerNetwork:
+    """The people a dialer calls (`pbx.network`): each number, the first time it is rung,
+    is a person, an answering machine, busy or nobody, with the bench's odds (30 % of dials
+    answered, a fifth of those by machines, 8 % busy), the same on every run (seeded)."""
+
+    def __init__(self, *, seed: int = 11, answer: float = 0.30, machine: float = 0.20,
+                 busy: float = 0.08, talk: float = 60.0) -> None:
+        self.rng = random.Random(seed)
+        self.answer, self.machine, self.busy, self.talk = answer, machine, busy, talk
+        self.rung = 0
+
+    def __call__(self, resource: str) -> Endpoint:
+        self.rung += 1
+        roll = self.rng.random()
+        after = self.rng.uniform(2.0, 8.0)
+        if roll < self.busy:
+            return customer("busy")
+        if roll < self.busy + self.answer * self.machine:
+            return customer("machine", answer_after=after)
+        if roll < self.busy + self.answer:
+            return customer("human", answer_after=after, talk_time=self.talk,
+                            greeting=self.rng.uniform(0.5, 1.2))
+        return customer("noanswer")

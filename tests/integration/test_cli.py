@@ -73,7 +73,7 @@ def test_bad_cli_arguments_are_rejected(capsys: pytest.CaptureFixture[str]) -> N
 def test_demo_serves_synthetic_callers_and_prints_live_status(
         tmp_path: Path, mqtt_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(ROOT / "config" / "engine.yaml", tmp_path / "engine.yaml")
-    for name in ("ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml"):
+    for name in ("ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml", "campaigns.yaml"):
         shutil.copy(ROOT / "config" / name, tmp_path / name)
     text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 20.0")
     text = text.replace("status_every: 1.0", "status_every: 0.2")
@@ -87,13 +87,19 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
     lines = out.getvalue().splitlines()
     status = [ln for ln in lines if "calls in progress" in ln]
     assert status and "arrived     5" in status[-1]
+    assert "renewals: running" in status[-1]  # the blended campaign next to inbound
     import sqlite3
 
     with sqlite3.connect(tmp_path / "demo.db") as db:
-        calls = db.execute("select count(*) from interactions").fetchone()[0]
+        calls = db.execute("select count(*) from interactions where kind = 'inbound'"
+                           ).fetchone()[0]
+        dialled = db.execute("select count(*) from interactions where kind = 'outbound'"
+                             ).fetchone()[0]
+        leads = db.execute("select count(*) from leads where campaign = 'renewals'").fetchone()[0]
         menus = db.execute("select count(distinct call_id) from call_events "
                            "where kind = 'ivr.entered'").fetchone()[0]
     assert calls == 5 and menus == 5  # every synthetic caller went through the IVR
+    assert dialled > 0 and leads == 3000  # the demo's synthetic leads, being called
 
     # Recordings of the demo's calls: only supervisors and QA may list them.
     err = io.StringIO()
@@ -106,3 +112,75 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
     with sqlite3.connect(tmp_path / "demo.db") as db:
         audit = db.execute("select actor, action, allowed from audit_log order by id").fetchall()
     assert audit == [("1001", "list", 0), ("9001", "list", 1)]
+
+
+@pytest.fixture
+def center(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped configuration with its own SQLite database."""
+    for name in ("engine.yaml", "ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml",
+                 "campaigns.yaml"):
+        shutil.copy(ROOT / "config" / name, tmp_path / name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/c.db")
+    return tmp_path
+
+
+def lead_count(directory: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(directory / "c.db") as db:
+        return int(db.execute("select count(*) from leads").fetchone()[0])
+
+
+def test_leads_import_refuses_a_file_with_bad_rows_whole(
+        center: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = center / "spring.csv"
+    csv.write_text("Phone,Name,Plan\n600 123 456,Ana,fibre\n12,Bob,mobile\n"
+                   "+34 600 123 456,Ana again,fibre\n+34 911 234 567,Cy,bundle\n")
+    args = ["--config", str(center), "leads", "import", "renewals", str(csv),
+            "--map", "number=Phone", "--map", "name=Name", "--map", "plan=Plan"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"{csv}: line 3: '12' is not a valid number in ES" in err
+    assert "1 bad row(s) of 4: nothing imported" in err
+    assert lead_count(center) == 0
+    assert main([*args, "--skip-bad"]) == 0
+    captured = capsys.readouterr()
+    assert "renewals: 2 new, 0 updated, 0 already there" in captured.out
+    assert "1 duplicate row(s), 1 bad row(s) skipped" in captured.out
+    assert "line 4: +34600123456 is already on an earlier line" in captured.err
+    assert lead_count(center) == 2
+    assert main(["--config", str(center), "leads", "import", "nosuch", str(csv)]) == 1
+    assert "unknown campaign 'nosuch'" in capsys.readouterr().err
+    assert main(["--config", str(center), "leads", "status", "renewals"]) == 0
+    assert "renewals: 2 lead(s)" in capsys.readouterr().out
+
+
+def test_do_not_call_add_check_remove(center: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli = ["--config", str(center), "dnc"]
+    assert main([*cli, "add", "600 123 456", "--note", "asked on 2026-11-20"]) == 0
+    assert "do-not-call (all campaigns): 1 added" in capsys.readouterr().out
+    assert main([*cli, "check", "+34600123456", "--campaign", "renewals"]) == 3
+    assert "+34600123456: do not call (all campaigns, cli" in capsys.readouterr().out
+    assert main([*cli, "check", "+34600123457"]) == 0
+    assert main([*cli, "add", "call me"]) == 1
+    assert "number 'call me'" in capsys.readouterr().err
+    listed = center / "dnc.csv"
+    listed.write_text("number\n600 123 458\n600 123 459\n")
+    assert main([*cli, "import", str(listed), "--campaign", "renewals"]) == 0
+    assert "do-not-call (campaign renewals): 2 added" in capsys.readouterr().out
+    assert main([*cli, "remove", "600 123 456"]) == 0
+    assert "+34600123456: removed (all campaigns)" in capsys.readouterr().out
+    assert main([*cli, "check", "600 123 456"]) == 0
+
+
+def test_dialer_simulate_prints_each_mode_side_by_side(
+        center: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(center), "dialer", "simulate", "renewals", "--agents", "10",
+                 "--hours", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "what if: campaign renewals, 10 agents, 0.5 h; too little history" in out
+    for mode in ("progressive", "power 1.5", "power 2.0", "predictive @3%"):
+        assert f"  {mode}" in out
+    assert "occupancy" in out and "leads used" in out
+    with pytest.raises(SystemExit):
+        main(["--config", str(center), "dialer", "simulate", "renewals", "--hours", "99"])

@@ -88,7 +88,7 @@ async def rig(sim: Sim, tmp_path: Path,
             database=DatabaseSettings(url=db), mqtt=MqttSettings(enabled=False),
             ivr=IvrSettings(file=str(ivr_file)))
         started = time.monotonic()
-        engine = Engine(settings, ivr_clock=lambda: now.fromtimestamp(
+        engine = Engine(settings, calendar=lambda: now.fromtimestamp(
             now.timestamp() + (time.monotonic() - started) * pbx.clock.speed, UTC))
         assert engine.center.ivr is not None
         pbx.prompts.update(engine.center.ivr.prompts)
