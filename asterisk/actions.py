@@ -31,8 +31,17 @@ def originate(*, channel: str, context: str, exten: str, channel_id: str, ring_t
         "CallerID": caller_id,
     }
     if variables:
-        headers["Variable"] = [f"{k}={v}" for k, v in variables.items()]
+        headers["Variable"] = [f"{k}={variable_value(v)}" for k, v in variables.items()]
     return Action("Originate", headers)
+
+
+def variable_value(value: str) -> str:
+    """A value as Originate's `Variable` header must carry it: Asterisk splits the header
+    at commas (several variables in one header) unless quoted, and drops quotes and
+    backslashes (main/manager.c, main/app.c __ast_app_separate_args). On 20.20.1
+    `CENTRALITA_AMD=2500,1500,...` arrived as `2500`; `"2500,1500,..."` arrived whole."""
+    escaped = "".join("\\" + ch if ch in '\\"()[]' else ch for ch in value)
+    return f'"{escaped}"' if "," in value else escaped
 
 
 def originate_app(*, channel: str, application: str, data: str, ring_timeout: float,

@@ -16,6 +16,11 @@ def compile_pattern(pattern: str) -> re.Pattern[str] | None:
     i = 0
     while i < len(body):
         ch = body[i]
+        if ch in ".!":
+            # main/pbx.c (_extension_match_core): `.` and `!` match the rest of the number,
+            # whatever follows them in the pattern (on 20.20.1 `_X.1` matched 12127365002).
+            out.append(_CHARS[ch])
+            break
         if ch.upper() in _CHARS:
             out.append(_CHARS[ch.upper()])
         elif ch == "[":

@@ -179,6 +179,48 @@ def load_dialplan(path: Path) -> Dialplan:
 _VAR = re.compile(r"\$\{([^${}]+)\}")
 
 
+def separate_args(text: str, delim: str = ",") -> list[str]:
+    """main/app.c __ast_app_separate_args with remove_chars: `delim` splits, except inside
+    "quotes", (parentheses) or [brackets]; quotes and backslashes are removed, a backslash
+    keeps the next character as it is. As Originate's Variable header is read (on 20.20.1
+    `Variable: CENTRALITA_AMD=2500,1500,...` arrived as 2500; quoted, whole)."""
+    args: list[str] = []
+    cur: list[str] = []
+    paren = bracket = 0
+    quote = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "(":
+            paren += 1
+        elif ch == ")":
+            paren = max(0, paren - 1)
+        elif ch == "[":
+            bracket += 1
+        elif ch == "]":
+            bracket = max(0, bracket - 1)
+        elif ch == '"' and delim != '"':
+            quote = not quote
+            i += 1
+            continue
+        elif ch == "\\":
+            i += 1
+            if i < len(text):
+                cur.append(text[i])
+            i += 1
+            continue
+        elif ch == delim and not paren and not quote and not bracket:
+            args.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(ch)
+        i += 1
+    if cur or text.endswith(delim):
+        args.append("".join(cur))
+    return args
+
+
 def substitute(text: str, lookup: Mapping[str, str]) -> str:
     """Expand `${NAME}` and `${FUNC(arg)}` from `lookup` (names as written, e.g. CALLERID(num))."""
     for _ in range(5):  # nested ${${X}} resolves inside-out

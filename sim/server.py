@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from asterisk.wire import FrameReader, Message, format_message, parse_message
+from sim.dialplan import separate_args
 from sim.pbx import Channel, OriginateRequest, Pbx
 
 BANNER = b"Asterisk Call Manager/9.0.0\r\n"
@@ -269,7 +270,7 @@ class AmiServer:
         name, num = _split_callerid(a.get("CallerID"))
         variables: list[tuple[str, str]] = []
         for raw in a.getall("Variable"):
-            for item in raw.split(","):
+            for item in separate_args(raw.lstrip()):
                 k, sep, v = item.partition("=")
                 if sep:
                     variables.append((k.strip(), v))

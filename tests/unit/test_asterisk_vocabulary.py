@@ -21,6 +21,20 @@ def test_originate_names_the_leg_and_sets_the_engines_variables() -> None:
     assert "Variable: CENTRALITA_CALL_ID=c1\r\nVariable: CENTRALITA_AGENT=1001\r\n" in wire
 
 
+def test_originate_variables_survive_asterisks_splitting_of_the_header() -> None:
+    from sim.dialplan import separate_args
+
+    a = actions.originate(channel="PJSIP/+12127365001@trunk", context=dp.DIALER,
+                          exten=dp.AMD, channel_id="dlr-1", ring_timeout=20, caller_id="x",
+                          variables={dp.AMD_ARGS: "2500,1500,800", "NOTE": 'say "hi" (now)'})
+    sent = list(a.headers["Variable"])
+    assert sent == ['CENTRALITA_AMD="2500,1500,800"', 'NOTE=say \\"hi\\" \\(now\\)']
+    # As main/app.c reads each header (the sim copies it): one variable, its value whole.
+    assert [separate_args(v) for v in sent] == [["CENTRALITA_AMD=2500,1500,800"],
+                                                ['NOTE=say "hi" (now)']]
+    assert separate_args("A=1,B=2") == ["A=1", "B=2"]  # unquoted: two variables
+
+
 def test_the_other_actions() -> None:
     assert actions.bridge("A", "B").headers == {"Channel1": "A", "Channel2": "B", "Tone": "no"}
     pair = actions.redirect_pair("caller", (dp.LEGS, dp.HOLD), "agent", (dp.LEGS, dp.CONSULT))

@@ -40,6 +40,9 @@ def test_extensions_conf_syntax() -> None:
     ("_NXX", ["200", "999"], ["100", "20"]),
     ("_[1-3]Z!", ["11", "395"], ["41", "10"]),
     ("_*X.", ["*21", "*55"], ["21"]),
+    # what follows `.` is ignored (20.20.1 ran _X.1 for 12127365002)
+    ("_X.1", ["12127365002", "121"], ["1"]),
+    ("_XXXXXXXXXX1", ["12127365001"], ["12127365002", "1212736500"]),
 ])
 def test_patterns_match_like_asterisk(pattern: str, yes: list[str], no: list[str]) -> None:
     rx = compile_pattern(pattern)
