@@ -39,7 +39,7 @@ class Figures:
     def count(self, queue: str, what: str, wait: float = 0.0) -> None:
         day = time.strftime("%Y-%m-%d", time.localtime(self.ports.clock()))
         self.tallies[queue] = counted(self.tallies[queue], day, what, wait=wait,
-                                      sl_seconds=self.config.queues[queue].sl_seconds)
+                                      rule=self.config.queues[queue].service_level)
         self.dirty.add(queue)
 
     def on_duty(self, queue: str) -> int:

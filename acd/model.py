@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from acd.routing import QueueRules, Step
+from acd.servicelevel import Abandons, ServiceLevelRule
 from asterisk.sounds import stock_prompts
 from core.dispositions import Dispositions
 from core.errors import ConfigError
@@ -119,6 +120,14 @@ class Queue(_Strict):
     escalate_to: str | None = None  # the next tier's queue: escalations carry ticket and notes
     extension: str | None = Field(None, pattern=r"^[0-9]{2,8}$")  # agents dial it to reach the queue
     sl_seconds: Annotated[float, Field(gt=0, le=3600)] = 20  # service level: answered within
+    #: what abandons do to the service level, and the quick ones not counted at all
+    #: (definitions in acd/servicelevel.py; the wallboard and the reports both use them)
+    sl_abandons: Abandons = "after_threshold"
+    short_abandon: Annotated[float, Field(ge=0, le=60)] = 0
+
+    @property
+    def service_level(self) -> ServiceLevelRule:
+        return ServiceLevelRule(self.sl_seconds, self.sl_abandons, self.short_abandon)
 
     def rules(self, name: str) -> QueueRules:
         steps = tuple(Step(s.after, s.min_level, s.overflow.label if s.overflow else None)

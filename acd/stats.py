@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from acd.servicelevel import ServiceLevelRule, Waits
+from acd.servicelevel import service_level as rate
 from core.payloads import QueueStats, QueueToday
 
 
@@ -15,27 +17,33 @@ class Tally:
     day: str = ""
     entered: int = 0
     answered: int = 0
-    abandoned: int = 0
+    abandoned: int = 0  # after `short_abandon` seconds (acd/servicelevel.py)
     overflowed: int = 0
     callbacks: int = 0  # callers who left a number keeping their place
     within_sl: int = 0  # answered within the queue's service-level time
-    short_abandons: int = 0  # gave up before the service-level time: not held against it
+    abandoned_within_sl: int = 0  # of `abandoned`, those who gave up within that time
+    short_abandons: int = 0  # gave up within `short_abandon` seconds: not counted at all
     answer_wait: float = 0.0  # total wait of answered calls (for the ASA)
+    rule: ServiceLevelRule = ServiceLevelRule()  # noqa: RUF009 (frozen: one shared value is safe)
 
 
-def counted(t: Tally, day: str, what: str, *, wait: float = 0.0, sl_seconds: float = 20.0) -> Tally:
+def counted(t: Tally, day: str, what: str, *, wait: float = 0.0,
+            rule: ServiceLevelRule | None = None) -> Tally:
     """`t` after one more `what` (entered, answered, abandoned, overflowed, callback) on `day`;
     a new day starts from zero."""
-    if t.day != day:
-        t = Tally(day)
+    rule = rule or t.rule
+    if t.day != day or t.rule != rule:
+        t = Tally(day, rule=rule) if t.day != day else replace(t, rule=rule)
     if what == "entered":
         return replace(t, entered=t.entered + 1)
     if what == "answered":
         return replace(t, answered=t.answered + 1, answer_wait=t.answer_wait + wait,
-                       within_sl=t.within_sl + (wait <= sl_seconds))
+                       within_sl=t.within_sl + (wait <= rule.seconds))
     if what == "abandoned":
+        if rule.short(wait):
+            return replace(t, short_abandons=t.short_abandons + 1)
         return replace(t, abandoned=t.abandoned + 1,
-                       short_abandons=t.short_abandons + (wait <= sl_seconds))
+                       abandoned_within_sl=t.abandoned_within_sl + (wait <= rule.seconds))
     if what == "overflowed":
         return replace(t, overflowed=t.overflowed + 1)
     if what == "callback":
@@ -44,10 +52,8 @@ def counted(t: Tally, day: str, what: str, *, wait: float = 0.0, sl_seconds: flo
 
 
 def service_level(t: Tally) -> float | None:
-    """Percent answered within the service-level time, of calls answered or abandoned
-    after it (the common contact-center definition: short abandons excluded)."""
-    base = t.answered + t.abandoned - t.short_abandons
-    return round(100.0 * t.within_sl / base, 1) if base > 0 else None
+    """Percent by the queue's own rule (acd/servicelevel.py), as the reports count it."""
+    return rate(Waits(t.answered, t.within_sl, t.abandoned, t.abandoned_within_sl), t.rule)
 
 
 def snapshot(queue: str, t: Tally, *, now: float, waiting: Iterable[float],

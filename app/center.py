@@ -13,6 +13,7 @@ from core.settings import Settings
 from dialer.model import CampaignsConfig, load_campaigns
 from ivr.model import IvrConfig, load_ivr
 from recorder.model import RecordingConfig, load_recording
+from reports.catalogue import Center as ReportFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +54,13 @@ def load_dialer(path: Path, acd: AcdConfig | None) -> CampaignsConfig:
         raise ConfigError([f"{path}: campaigns need the ACD's agents and queues "
                            "(engine.yaml acd.agents and acd.queues)"])
     return load_campaigns(path, AgentsConfig(skills=acd.skills, agents=acd.agents))
+
+
+def report_center(settings: Settings, center: Center) -> ReportFacts:
+    """What the reports need of the center: queues' service-level rules, names."""
+    rules = {name: q.service_level for name, q in center.acd.queues.items()} \
+        if center.acd is not None else {}
+    campaigns = frozenset(center.campaigns.campaigns) if center.campaigns is not None \
+        else frozenset()
+    return ReportFacts(rules=rules, agents=frozenset(a.id for a in center.directory),
+                       campaigns=campaigns, fcr_days=settings.reports.fcr_days)

@@ -80,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print a published contract as JSON Schema")
     schema.add_argument("what", choices=["mqtt"], help="mqtt: topics, payloads and commands")
     from app.outbound import add_parsers
+    from app.reporting import add_parsers as add_report
+    from app.reporting import add_passwd
 
     add_parsers(sub)
+    add_report(sub)
+    add_passwd(sub)
     return p
 
 
@@ -126,6 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             from app.outbound import run as outbound
 
             return outbound(settings, args)
+        if args.command == "report":
+            from app.reporting import run as report
+
+            return report(settings, args)
+        if args.command == "passwd":
+            from app.reporting import passwd
+
+            return passwd(settings, args)
         if args.command == "schema":
             from app.contract import mqtt_contract
 

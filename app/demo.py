@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import sys
 import time
@@ -23,6 +24,8 @@ from sim.endpoints import Endpoint
 from sim.pbx import Clock, Pbx
 from sim.server import AmiServer
 from sim.traffic import CallerTraffic, CustomerNetwork
+from web.auth import hash_secret
+from web.logins import secret_of, store_secret
 
 ETC = Path(__file__).resolve().parent.parent / "asterisk" / "etc"
 
@@ -230,6 +233,7 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
             loop.add_signal_handler(sig, engine.stop.set)
     await engine.ami.wait_ready(30)
     traffic_task = asyncio.ensure_future(traffic.run(limit=calls))
+    await _announce_web(engine, settings, out)
     desks = Desks(engine, pbx, out) if engine.acd is not None else None
     desks_task = asyncio.ensure_future(desks.run()) if desks is not None else None
     started = time.monotonic()
@@ -280,3 +284,27 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
         await server.close()
         await pbx.shutdown()
     return engine
+
+
+async def _announce_web(engine: Engine, settings: Settings, out: TextIO) -> None:
+    """Print the wallboard's address and how to log in; a supervisor without a password
+    gets one made up for the demo (printed once: `centralita passwd` changes it)."""
+    for _ in range(50):
+        if engine.web is None or engine.web.url:
+            break
+        await asyncio.sleep(0.1)
+    if engine.web is None or not engine.web.url:
+        return
+    supervisor = next((a for a in engine.directory if a.role == "supervisor"), None)
+    if supervisor is None:
+        out.write(f"wallboard: {engine.web.url} (no supervisor in agents.yaml to log in)\n")
+        return
+    if await secret_of(engine.store, supervisor.id) is None:
+        secret = secrets.token_urlsafe(9)
+        await store_secret(engine.store, supervisor.id, hash_secret(secret))
+        how = f"password {secret} (made for this demo; change it: centralita passwd {supervisor.id})"
+    else:
+        how = f"the password set with centralita passwd {supervisor.id}"
+    out.write(f"wallboard: {engine.web.url} log in as {supervisor.id} ({supervisor.name}) "
+              f"with {how}\n")
+    out.flush()

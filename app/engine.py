@@ -16,6 +16,7 @@ import structlog
 
 from acd.service import AcdService
 from app.center import load_center, load_dialer
+from app.pages import build_web
 from asterisk import dialplan as dp
 from asterisk.client import AmiClient
 from asterisk.events import AmiEvent
@@ -39,6 +40,9 @@ from ivr.greeting import Greeter
 from ivr.service import IvrService
 from recorder.index import RecordingIndex
 from recorder.service import RecorderService
+from reports.queuelog import QueueLog, QueueLogBook, QueueLogFile
+from web.feed import LiveFeed
+from web.server import WebServer
 
 
 class NeverConnected(Exception):
@@ -60,8 +64,14 @@ class Engine:
         self.calllog = CallLog(self.bus, self.store, self.journal, self.topics)
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
                                          backoff_max=settings.mqtt.retry_max)
-        live = self.publisher.publish_live if self.topics is not None else None
         self.directory = center.directory
+        #: the wallboard's live data: the same snapshots that go to MQTT (web/feed.py)
+        self.feed: LiveFeed | None = None
+        if settings.http.listen is not None and self.topics is not None:
+            directory = center.directory
+            self.feed = LiveFeed(self.topics, lambda a: a_.name if (a_ := directory.get(a)) else "",
+                                 backlog=settings.http.client_backlog)
+        live = self._live()
         members = center.campaigns.members_of(center.directory) \
             if center.campaigns is not None else {}
         self.pool = AgentPool(self.directory, time.time, campaigns=members,
@@ -72,6 +82,8 @@ class Engine:
         self.lines = AgentLines()
         self.pool.listen(AgentLog(self.directory, self.store, self.journal, self.topics,
                                   live).changed)
+        if self.feed is not None:
+            self.pool.listen(self.feed.agent_changed)
         self.commands = Commands(call_of=lambda agent: self.pool.call_of(agent)
                                  if agent in self.pool else None)
         self.codes = FeatureCodes(dp.AGENTS)
@@ -142,7 +154,32 @@ class Engine:
         self.listener = CommandListener(settings.mqtt, self.commands, self.topics, kinds=kinds,
                                         backoff_max=settings.mqtt.retry_max) \
             if self.topics is not None else None
+        self.queue_log: QueueLogFile | None = None
+        if settings.reports.queue_log:
+            log_path = settings.path(settings.reports.queue_log)
+            assert log_path is not None
+            self.queue_log = QueueLogFile(log_path)
+            QueueLog(QueueLogBook(devices={a.id: a.device for a in self.directory}),
+                     self.queue_log, time.time).attach(self.bus, self.pool)
+        self.web: WebServer | None = None
+        if self.feed is not None:
+            self.web = build_web(settings, center, self.feed, store=self.store,
+                                 journal=self.journal, bus=self.bus,
+                                 ami_ready=lambda: self.ami.ready,
+                                 ami_events=lambda: self.registry.events_seen)
         self.stop = asyncio.Event()
+
+    def _live(self) -> Callable[[str, str], None] | None:
+        if self.topics is None:
+            return None
+        mqtt, feed = self.publisher.publish_live, self.feed
+        if feed is None:
+            return mqtt
+
+        def both(topic: str, payload: str) -> None:
+            mqtt(topic, payload)
+            feed.published(topic, payload)
+        return both
 
     def _on_event(self, event: AmiEvent) -> None:
         self.registry.on_event(event)
@@ -167,6 +204,13 @@ class Engine:
         self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
         for start in self._starts:
             start()
+        if self.web is not None:
+            try:
+                await self.web.start()
+            except OSError as exc:  # the port is taken: calls matter more than the pages
+                self.log.error("web.unavailable", listen=self.settings.http.listen,
+                               error=exc.strerror or str(exc))
+                self.web = None
         try:
             if give_up_after is not None:
                 try:
@@ -210,6 +254,9 @@ class Engine:
         for service_tasks in self._tasks:
             for task in list(service_tasks):
                 task.cancel()
+        if self.web is not None:
+            with contextlib.suppress(Exception):
+                await self.web.stop()
         with contextlib.suppress(Exception):
             await self.ami.close()
         with contextlib.suppress(TimeoutError):
@@ -226,6 +273,8 @@ class Engine:
             with contextlib.suppress(BaseException):
                 await task
         await self.store.close()
+        if self.queue_log is not None:
+            self.queue_log.close()
         self.log.info("engine.stopped")
 
 

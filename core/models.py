@@ -31,6 +31,9 @@ class Interaction(Base):
     """One row per call: times, routing, outcome."""
 
     __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_queued_at", "queued_at"),
+                      Index("ix_interactions_caller_entered", "caller_num", "entered_at"),
+                      Index("ix_interactions_agent_connected", "agent", "connected_at"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the call_id
     kind: Mapped[str] = mapped_column(String(16), default="inbound")
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
@@ -88,7 +91,8 @@ class CallEventRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (Index("ix_call_events_call_seq", "call_id", "seq", unique=True),)
+    __table_args__ = (Index("ix_call_events_call_seq", "call_id", "seq", unique=True),
+                      Index("ix_call_events_kind_at", "kind", "at"))
 
 
 class OutboxRow(Base):
@@ -115,6 +119,8 @@ class AgentStateChange(Base):
     reason: Mapped[str] = mapped_column(String(64), default="")
     call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    __table_args__ = (Index("ix_agent_state_changes_agent_at", "agent_id", "at"),)
 
 
 class CallbackRow(Base):
@@ -331,3 +337,12 @@ class DncEntry(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
 
     __table_args__ = (Index("ix_dnc_number_campaign", "number", "campaign", unique=True),)
+
+
+class WebLogin(Base):
+    """A person's web password, hashed (set with `centralita passwd`; never in the YAML)."""
+
+    __tablename__ = "web_logins"
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -128,6 +128,69 @@ class DialerSettings(_Strict):
     stats_every: float = Field(2.0, gt=0, le=3600)
 
 
+class ReportSettings(_Strict):
+    #: the center's own time zone: report dates (--from/--to) and intervals are read in it
+    timezone: str = "UTC"
+    #: first-contact resolution: no contact from the same number within this many days
+    fcr_days: int = Field(7, ge=1, le=90)
+    #: also write Asterisk's queue_log format to this file (QueueMetrics, Asternic, ...);
+    #: relative to the config directory; none: not written
+    queue_log: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Madrid)") from None
+        return value
+
+
+class Threshold(_Strict):
+    """Where a wallboard figure turns amber and red. For figures where more is better
+    (service level) red is below amber; for the rest it is above."""
+
+    amber: float
+    red: float
+
+
+Figure = Literal["waiting", "longest_wait", "service_level", "abandoned", "callbacks_waiting"]
+
+
+def _thresholds() -> dict[Figure, Threshold]:
+    return {"waiting": Threshold(amber=3, red=6), "longest_wait": Threshold(amber=30, red=60),
+            "service_level": Threshold(amber=80, red=70), "abandoned": Threshold(amber=5, red=10),
+            "callbacks_waiting": Threshold(amber=3, red=6)}
+
+
+class HttpSettings(_Strict):
+    #: the wallboard, reports pages and /metrics; none: no web server
+    listen: str | None = None
+    #: a login lasts this long without use
+    session_minutes: float = Field(480, gt=0, le=7 * 24 * 60)
+    #: messages a slow wallboard client may fall behind before it is dropped
+    client_backlog: int = Field(256, ge=8, le=100_000)
+    thresholds: dict[Figure, Threshold] = Field(default_factory=_thresholds)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"listen must be HOST:PORT (e.g. 127.0.0.1:8080), not {value!r}")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self.listen is not None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class DemoSettings(_Strict):
     callers_per_minute: float = Field(60.0, gt=0, le=6000)
     speed: float = Field(1.0, gt=0, le=100)
@@ -149,6 +212,8 @@ class Settings(_Strict):
     recording: RecordingSettings = RecordingSettings()
     dialer: DialerSettings = DialerSettings()
     demo: DemoSettings = DemoSettings()
+    reports: ReportSettings = ReportSettings()
+    http: HttpSettings = HttpSettings()
     config_dir: str = ""  # where the settings were read from (set by load_settings)
 
     def path(self, name: str | None) -> Path | None:
@@ -167,6 +232,7 @@ ENV_OVERRIDES = {
     "MQTT_URL": ("mqtt", "url"),
     "MQTT_PREFIX": ("mqtt", "prefix"),
     "LOG_LEVEL": ("log", "level"),
+    "HTTP_LISTEN": ("http", "listen"),
 }
 
 

@@ -10,6 +10,7 @@ transaction).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from typing import Any
 import structlog
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -252,6 +253,12 @@ class Store:
                                    .order_by(OutboxRow.id).limit(limit))
             return [(int(r[0]), r[1], r[2]) for r in rows]
 
+    async def outbox_backlog(self) -> int:
+        """Messages stored and not yet published (a metric)."""
+        async with self.session() as s:
+            stmt = select(func.count()).select_from(OutboxRow).where(OutboxRow.published_at.is_(None))
+            return int((await s.execute(stmt)).scalar_one())
+
     async def mark_published(self, ids: list[int], at: float) -> None:
         if not ids:
             return
@@ -322,6 +329,8 @@ class Journal:
         self.retry_max = retry_max
         self.written = 0
         self.failures = 0
+        #: told how long each write took, retries included (the metrics' histogram)
+        self.observers: list[Callable[[float], None]] = []
         self.log = structlog.get_logger("journal")
 
     def submit(self, what: str, op: Operation, *, outbox: bool = False) -> None:
@@ -330,6 +339,7 @@ class Journal:
     async def run(self) -> None:
         while True:
             what, op, outbox = await self.queue.get()
+            started = time.perf_counter()
             delay = self.retry_initial
             while True:
                 try:
@@ -346,6 +356,9 @@ class Journal:
                     self.log.exception("store.write_failed", what=what)
                     break
             self.written += 1
+            took = time.perf_counter() - started
+            for observe in self.observers:
+                observe(took)
             self.queue.task_done()
             if outbox:
                 self.outbox_ready.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ from core.store import Store
 from sim.endpoints import Endpoint, agent_phone, caller
 from sim.pbx import Channel, Pbx
 from sim.server import AmiServer
+from tests.conftest import ROOT
 
 Sim = tuple[Pbx, AmiServer]
 
@@ -339,3 +341,13 @@ async def dialer(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
         return rig
 
     yield make
+
+
+@pytest.fixture
+def center(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped configuration with its own SQLite database."""
+    for name in ("engine.yaml", "ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml",
+                 "campaigns.yaml"):
+        shutil.copy(ROOT / "config" / name, tmp_path / name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/c.db")
+    return tmp_path

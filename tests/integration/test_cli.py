@@ -114,16 +114,6 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
     assert audit == [("1001", "list", 0), ("9001", "list", 1)]
 
 
-@pytest.fixture
-def center(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The shipped configuration with its own SQLite database."""
-    for name in ("engine.yaml", "ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml",
-                 "campaigns.yaml"):
-        shutil.copy(ROOT / "config" / name, tmp_path / name)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/c.db")
-    return tmp_path
-
-
 def lead_count(directory: Path) -> int:
     import sqlite3
 

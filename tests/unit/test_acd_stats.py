@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acd.callbacks import callback_number, next_try
+from acd.servicelevel import ServiceLevelRule
 from acd.stats import Tally, counted, service_level, snapshot
 
 
@@ -12,8 +13,8 @@ def test_service_level_counts_answers_within_the_threshold_and_ignores_short_aba
     t = Tally()
     for what, wait in [("answered", 5), ("answered", 15), ("answered", 40), ("abandoned", 3),
                        ("abandoned", 60)]:
-        t = counted(t, "2026-11-22", what, wait=wait, sl_seconds=20)
-    assert (t.answered, t.abandoned, t.within_sl, t.short_abandons) == (3, 2, 2, 1)
+        t = counted(t, "2026-11-22", what, wait=wait, rule=ServiceLevelRule(20))
+    assert (t.answered, t.abandoned, t.within_sl, t.abandoned_within_sl) == (3, 2, 2, 1)
     assert service_level(t) == 50.0  # 2 of (3 answered + 1 abandoned after 20 s)
 
 
@@ -57,3 +58,25 @@ def test_the_callback_number_is_what_the_caller_keyed_or_their_caller_id(
 def test_callbacks_are_retried_until_the_attempts_are_used() -> None:
     assert next_try(1, 3, 300, 1000.0) == 1300.0
     assert next_try(3, 3, 300, 1000.0) is None
+
+
+@pytest.mark.parametrize(("abandons", "expected"), [
+    ("after_threshold", 50.0),   # 2 of (3 answered + 1 abandoned after 20 s)
+    ("against", 40.0),           # 2 of (3 + 2)
+    ("excluded", 66.7),          # 2 of 3
+    ("within_threshold", 60.0),  # (2 + 1) of (3 + 2)
+])
+def test_each_service_level_rule_counts_abandons_its_own_way(abandons: str, expected: float) -> None:
+    from acd.servicelevel import Waits
+    from acd.servicelevel import service_level as rate
+    rule = ServiceLevelRule(20, abandons, 0)  # type: ignore[arg-type]
+    assert rate(Waits(answered=3, answered_within=2, abandoned=2, abandoned_within=1), rule) == expected
+
+
+def test_short_abandons_are_not_counted_at_all() -> None:
+    rule = ServiceLevelRule(20, "against", short_abandon=5)
+    t = Tally()
+    for what, wait in [("answered", 5), ("abandoned", 4.9), ("abandoned", 5), ("abandoned", 30)]:
+        t = counted(t, "d", what, wait=wait, rule=rule)
+    assert (t.abandoned, t.short_abandons, t.abandoned_within_sl) == (2, 1, 1)
+    assert service_level(t) == 33.3  # 1 of (1 answered + 2 abandoned)

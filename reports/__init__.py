@@ -1,0 +1,1 @@
+"""Reports over the stored calls, Asterisk's queue_log, and the figures they share."""

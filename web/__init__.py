@@ -1,0 +1,1 @@
+"""The engine's web side: wallboard, reports pages, /metrics, health; in its event loop."""
