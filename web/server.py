@@ -114,7 +114,8 @@ class WebServer:
     def _session(self, request: web.Request) -> tuple[Session | None, str]:
         return self.sessions.get(request.cookies.get(COOKIE), self.clock())
 
-    def _require(self, request: web.Request, page: str, *, api: bool) -> Session:
+    def _require(self, request: web.Request, page: str | None, *, api: bool) -> Session:
+        """The session, for `page` (None: any page of theirs); else the refusal."""
         session, why = self._session(request)
         if session is None:
             if api:
@@ -123,7 +124,7 @@ class WebServer:
                                            content_type="application/json")
             target = f"/login?next={quote(request.path)}" + ("&expired=1" if why == "expired" else "")
             raise web.HTTPSeeOther(target)
-        if not may(session, page):
+        if page is not None and not may(session, page):
             self.log.warning("web.refused", user=session.user, role=session.role, page=page)
             raise web.HTTPForbidden(text=f"{page}: not open to the {session.role} role",
                                     content_type="text/plain")
@@ -184,10 +185,7 @@ class WebServer:
         raise response
 
     async def me(self, request: web.Request) -> web.Response:
-        session, _ = self._session(request)
-        if session is None:
-            self._require(request, "reports", api=True)
-        assert session is not None
+        session = self._require(request, None, api=True)
         person = self.ports.person(session.user)
         thresholds = {k: v.model_dump() for k, v in self.settings.thresholds.items()}
         return web.json_response({"user": session.user, "name": person[1] if person else "",

@@ -205,7 +205,8 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
     pbx, server = sim
 
     async def make(phones: dict[str, Endpoint], prefix: str = "acd/", queues: str = QUEUES,
-                   agents: str = AGENTS, stats_every: float = 2.0) -> Rig:
+                   agents: str = AGENTS, stats_every: float = 2.0, **sections: Any) -> Rig:
+        """`sections`: more settings (reports=ReportSettings(...), http=HttpSettings(...))."""
         for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents)):
             (tmp_path / name).write_text(text)
         db = database_url  # SQLite, and PostgreSQL when it is there
@@ -215,7 +216,8 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
             mqtt=MqttSettings(url=mqtt_url, prefix=prefix, client_id=uuid.uuid4().hex[:8]),
             ivr=IvrSettings(file=str(tmp_path / "ivr.yaml")),
             acd=AcdSettings(queues=str(tmp_path / "queues.yaml"),
-                            agents=str(tmp_path / "agents.yaml"), stats_every=stats_every))
+                            agents=str(tmp_path / "agents.yaml"), stats_every=stats_every),
+            **sections)
         pbx.endpoints.update(phones)
         engine = Engine(settings)
         await run_engine(engine)
