@@ -15,6 +15,7 @@ run: $(STAMP)
 	$(BIN)/centralita demo
 
 test: $(STAMP)
+	.ci/system-deps
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -25,4 +26,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/*.db
+	rm -rf $(VENV) var/*.db test-artifacts

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import acd_quality, dialer, ingest, routing
+from bench import acd_quality, dialer, ingest, reports, routing, wallboard
 
 BENCHES = {"ingest": ingest.main, "routing": routing.main, "acd_quality": acd_quality.main,
-           "dialer": dialer.main}
+           "dialer": dialer.main, "reports": reports.main, "wallboard": wallboard.main}
 
 
 def main() -> int:

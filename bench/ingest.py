@@ -16,6 +16,7 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from panoramisk.message import Message as PanoramiskMessage
@@ -82,14 +83,19 @@ def bare_parse_rate(stream: list[bytes], rounds: int = 3) -> float:
     return best
 
 
-async def pipeline(stream: list[bytes]) -> tuple[float, list[float], int]:
+async def pipeline(stream: list[bytes], tap: Callable[[Bus], None] | None = None
+                   ) -> tuple[float, list[float], int]:
+    """`tap` sees the bus the registry publishes on (the wallboard bench hangs its feed there)."""
     payload = b"".join(stream)
     ctx = multiprocessing.get_context("spawn")
     port_q: multiprocessing.Queue[int] = ctx.Queue()
     proc = ctx.Process(target=_serve, args=(port_q, payload), daemon=True)
     proc.start()
     port = port_q.get(timeout=30)
-    registry = Registry(Bus(), time.time, contexts=("centralita-in",))
+    bus = Bus()
+    if tap is not None:
+        tap(bus)
+    registry = Registry(bus, time.time, contexts=("centralita-in",))
     latencies: list[float] = []
     read_at = [0.0]
     done = asyncio.Event()

@@ -170,8 +170,9 @@ class HttpSettings(_Strict):
     listen: str | None = None
     #: a login lasts this long without use
     session_minutes: float = Field(480, gt=0, le=7 * 24 * 60)
-    #: messages a slow wallboard client may fall behind before it is dropped
-    client_backlog: int = Field(256, ge=8, le=100_000)
+    #: things (queues, agents, campaigns) a wallboard page may have waiting to be sent;
+    #: each keeps only its latest figures, so this bounds a slow page's memory
+    client_backlog: int = Field(10_000, ge=8, le=100_000)
     thresholds: dict[Figure, Threshold] = Field(default_factory=_thresholds)
 
     @field_validator("listen")

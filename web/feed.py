@@ -1,6 +1,11 @@
 """What the wallboard shows, kept up to date in memory and sent to each open page as
-server-sent events. The engine only ever hands a message over without waiting: a page
-that does not read falls behind, and past `backlog` messages it is dropped."""
+server-sent events.
+
+The engine only ever hands a snapshot over without waiting. Each page keeps, per queue,
+agent and campaign, only the latest snapshot it has not been sent yet (a burst of calls
+costs a slow page nothing but skipped intermediate figures, and its memory is bounded by
+the number of things on the board, never by the number of events). A page whose socket
+stops taking data is dropped by the server after a write timeout (web/server.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,10 @@ from core.topics import Topics
 
 class Client:
     def __init__(self, backlog: int) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue(backlog)
+        self.backlog = backlog
+        #: the latest unsent snapshot of each thing on the board, in arrival order
+        self.pending: dict[tuple[str, str], str] = {}
+        self.wake = asyncio.Event()
         self.dropped = False
         #: the task writing to this page: cancelled when the page is dropped, even if it
         #: is stuck writing to a client that stopped reading
@@ -29,12 +37,14 @@ class LiveFeed:
     snapshots, as published) and each agent's state, fanned out to open pages."""
 
     def __init__(self, topics: Topics, names: Callable[[str], str], *, backlog: int) -> None:
+        """`backlog`: distinct things a page may have waiting (a sanity bound)."""
         self.topics = topics
         self.names = names  # agent id -> name
         self.backlog = backlog
-        self.queues: dict[str, dict[str, Any]] = {}
-        self.campaigns: dict[str, dict[str, Any]] = {}
-        self.agents: dict[str, dict[str, Any]] = {}
+        #: the latest payloads as published (JSON text: parsed only when a scrape reads them)
+        self.queue_payloads: dict[str, str] = {}
+        self.campaign_payloads: dict[str, str] = {}
+        self.agents: dict[str, str] = {}
         self.clients: set[Client] = set()
         self.dropped = 0
         self.log = structlog.get_logger("web")
@@ -44,57 +54,76 @@ class LiveFeed:
     # --- in: the engine's own snapshots ---------------------------------------------
 
     def published(self, topic: str, payload: str) -> None:
-        """A `live` snapshot on its way to MQTT: keep it if the wallboard shows it."""
-        if topic.startswith(self._queue_prefix) and topic.endswith("/stats"):
-            kind, store = "queue", self.queues
-        elif topic.startswith(self._campaign_prefix) and topic.endswith("/stats"):
-            kind, store = "campaign", self.campaigns
+        """A `live` snapshot on its way to MQTT: keep it if the wallboard shows it (the
+        name comes from the topic: the payload goes out as it is, never parsed here)."""
+        if not topic.endswith("/stats"):
+            return
+        if topic.startswith(self._queue_prefix):
+            kind, store, prefix = "queue", self.queue_payloads, self._queue_prefix
+        elif topic.startswith(self._campaign_prefix):
+            kind, store, prefix = "campaign", self.campaign_payloads, self._campaign_prefix
         else:
             return
-        data = json.loads(payload)
-        name = data.get(kind)
-        if not isinstance(name, str):
-            return
-        store[name] = data
-        self._send(kind, data)
+        name = topic[len(prefix):-len("/stats")]
+        store[name] = payload
+        self._send(kind, name, payload)
 
     def agent_changed(self, change: AgentChanged) -> None:
         s = change.after
-        data = {"agent": change.agent_id, "name": self.names(change.agent_id), "state": s.state,
-                "reason": s.reason, "since": s.since, "call_id": s.call_id}
-        self.agents[change.agent_id] = data
-        self._send("agent", data)
+        payload = json.dumps({"agent": change.agent_id, "name": self.names(change.agent_id),
+                              "state": s.state, "reason": s.reason, "since": s.since,
+                              "call_id": s.call_id}, separators=(",", ":"))
+        self.agents[change.agent_id] = payload
+        self._send("agent", change.agent_id, payload)
+
+    @property
+    def queues(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(p) for name, p in self.queue_payloads.items()}
+
+    @property
+    def campaigns(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(p) for name, p in self.campaign_payloads.items()}
 
     # --- out: pages -------------------------------------------------------------------
 
     def join(self) -> Client:
         client = Client(self.backlog)
-        for kind, store in (("queue", self.queues), ("campaign", self.campaigns),
+        for kind, store in (("queue", self.queue_payloads), ("campaign", self.campaign_payloads),
                             ("agent", self.agents)):
-            for data in store.values():  # a new page starts from the latest of everything
-                client.queue.put_nowait(_event(kind, data)) if not client.queue.full() else None
+            for name, payload in store.items():  # a new page starts from the latest of all
+                client.pending[(kind, name)] = _event(kind, payload)
+        client.wake.set()
         self.clients.add(client)
         return client
 
     def leave(self, client: Client) -> None:
         self.clients.discard(client)
 
-    def _send(self, kind: str, data: dict[str, Any]) -> None:
+    def drop(self, client: Client, reason: str) -> None:
+        if client.dropped:
+            return
+        client.dropped = True
+        self.clients.discard(client)
+        if client.task is not None and client.task is not asyncio.current_task():
+            client.task.cancel()
+        self.dropped += 1
+        self.log.warning("web.client_dropped", reason=reason)
+
+    def _send(self, kind: str, name: str, payload: str) -> None:
         if not self.clients:
             return
-        message = _event(kind, data)
+        message = _event(kind, payload)
+        key = (kind, name)
         for client in list(self.clients):
-            try:
-                client.queue.put_nowait(message)
-            except asyncio.QueueFull:
-                client.dropped = True
-                self.clients.discard(client)
-                if client.task is not None:
-                    client.task.cancel()
-                self.dropped += 1
-                self.log.warning("web.client_dropped", reason="fell behind",
-                                 backlog=self.backlog)
+            pending = client.pending
+            pending.pop(key, None)  # replaced: it goes out once, with the latest figures
+            pending[key] = message
+            if len(pending) > client.backlog:
+                self.drop(client, "too much pending")
+                continue
+            client.wake.set()
 
 
-def _event(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def _event(kind: str, payload: str) -> str:
+    # a payload is one line of JSON (json.dumps escapes newlines): one SSE data line
+    return f"event: {kind}\ndata: {payload}\n\n"

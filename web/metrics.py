@@ -142,9 +142,10 @@ class Metrics(Collector):
                  "occupancy": "Talk and wrap-up over logged-in time of the campaign's agents",
                  "contacts_per_hour": "People reaching an agent in the last hour",
                  "hopper": "Leads ready to dial in memory"}
+        campaigns = sorted(self.feed.campaigns.items())
         for key, doc in names.items():
             family = GaugeMetricFamily(f"centralita_campaign_{key}", doc, labels=["campaign"])
-            for campaign, stats in sorted(self.feed.campaigns.items()):
+            for campaign, stats in campaigns:
                 value = stats.get(key)
                 if isinstance(value, int | float):
                     family.add_metric([campaign], float(value))

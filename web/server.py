@@ -34,6 +34,11 @@ STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "centralita_session"
 MAX_STREAMS = 200  # open wallboards, all users together
 HEARTBEAT = 15.0
+#: a page whose socket takes no data for this long is dropped (it stopped reading)
+WRITE_TIMEOUT = 10.0
+#: a page gets at most this many updates a second (each with the latest of everything
+#: that changed): a burst of calls costs the engine the same with 1 page or 50
+FLUSHES_PER_SECOND = 4
 HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                       "frame-ancestors 'none'; form-action 'self'",
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
@@ -64,6 +69,7 @@ class WebServer:
         self.sessions = Sessions(ttl=settings.session_minutes * 60)
         self.hashing = asyncio.Semaphore(2)  # a login flood queues up, the loop stays free
         self.log = structlog.get_logger("web")
+        self.write_timeout = WRITE_TIMEOUT
         self.runner: web.AppRunner | None = None
         self.url = ""
         self.app = self._app()
@@ -209,13 +215,19 @@ class WebServer:
             await response.write(b"retry: 3000\n\n")
             while not client.dropped:
                 try:
-                    message = await asyncio.wait_for(client.queue.get(), HEARTBEAT)
+                    await asyncio.wait_for(client.wake.wait(), HEARTBEAT)
                 except TimeoutError:
                     if self.sessions.get(token, self.clock())[0] is None:
                         await response.write(b"event: logout\ndata: {}\n\n")
                         break  # logged out or expired: the page goes to the login
-                    message = ": still here\n\n"
-                await response.write(message.encode())
+                    client.pending[("", "")] = ": still here\n\n"
+                client.wake.clear()
+                batch, client.pending = client.pending, {}
+                await asyncio.wait_for(
+                    response.write("".join(batch.values()).encode()), self.write_timeout)
+                await asyncio.sleep(1 / FLUSHES_PER_SECOND)  # more changes gather meanwhile
+        except TimeoutError:
+            self.feed.drop(client, "not reading")
         except (ConnectionResetError, ConnectionError):
             pass
         finally:
