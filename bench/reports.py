@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,7 +40,7 @@ def fill(path: Path, rows: int, seed: int = 7) -> None:
     def stamp(t: float) -> str:  # as SQLAlchemy stores a DateTime in SQLite
         return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    batch = []
+    batch: list[tuple[object, ...]] = []
     for n in range(rows):
         t = START + rng.random() * MONTH
         wait = rng.expovariate(1 / 25)
@@ -61,7 +62,7 @@ def fill(path: Path, rows: int, seed: int = 7) -> None:
     db.close()
 
 
-def _insert(db: sqlite3.Connection, batch: list[tuple[object, ...]]) -> None:
+def _insert(db: sqlite3.Connection, batch: Sequence[tuple[object, ...]]) -> None:
     db.executemany(
         "INSERT INTO interactions (id, kind, caller_num, entered_at, queued_at, connected_at, "
         "wait_s, talk_s, wrapup_s, queue, agent, outcome, caller_name, dnis, channel, notes, "
