@@ -25,7 +25,7 @@ from web.feed import LiveFeed
 BASE_BUCKETS = (5.0, 10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 #: call event kinds that end a caller's wait in a queue, and the outcome they count as
 OUTCOMES = {"acd.connected": "answered", "acd.abandoned": "abandoned",
-            "acd.overflowed": "overflowed"}
+            "acd.overflowed": "overflowed", "acd.callback_requested": "callback"}
 
 
 @dataclass(slots=True)
@@ -75,11 +75,11 @@ class Metrics(Collector):
         if outcome is None:
             return
         queue = ev.data.get("queue") if ev.kind != "acd.overflowed" else ev.data.get("from")
-        wait = ev.data.get("wait")
-        if not isinstance(queue, str) or not isinstance(wait, int | float):
+        if not isinstance(queue, str):
             return
         self.calls.labels(queue, outcome).inc()
-        if outcome == "answered":
+        wait = ev.data.get("wait")
+        if outcome == "answered" and isinstance(wait, int | float):
             self._waits(queue).observe(float(wait))
 
     def _waits(self, queue: str) -> _Waits:
