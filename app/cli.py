@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="yes/no or 1-5, once per criterion")
     schema = sub.add_parser("schema", help="print a published contract as JSON Schema")
     schema.add_argument("what", choices=["mqtt"], help="mqtt: topics, payloads and commands")
+    from app.brokerfiles import add_parsers as add_acl
     from app.outbound import add_parsers
     from app.reporting import add_parsers as add_report
     from app.reporting import add_passwd
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     add_report(sub)
     add_passwd(sub)
+    add_acl(sub)
     return p
 
 
@@ -134,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.reporting import run as report
 
             return report(settings, args)
+        if args.command == "mqtt-acl":
+            from app.brokerfiles import run as broker_files
+
+            return broker_files(settings, args)
         if args.command == "passwd":
             from app.reporting import passwd
 

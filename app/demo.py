@@ -223,7 +223,7 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
                             ivr=engine.ivr is not None)
     out.write(f"centralita demo: simulated PBX on 127.0.0.1:{port}, "
               f"{settings.demo.callers_per_minute:g} callers/min, database "
-              f"{settings.database.url}, MQTT {settings.mqtt.url} "
+              f"{settings.database.url}, MQTT {settings.mqtt.safe_url} "
               f"(topics {settings.mqtt.prefix}calls/+/events). Ctrl-C stops.\n")
     out.flush()
     engine_task = asyncio.ensure_future(engine.run(install_signals=False))

@@ -7,12 +7,14 @@ Agents (and supervisors) send to `{prefix}agents/{id}/commands`, supervisors als
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from core.logbudget import LogBudget
 from core.payloads import Reply
 
 
@@ -256,6 +258,17 @@ class Commands:
         self._claimed: dict[type[Command], list[tuple[Callable[[str], bool], Handler]]] = {}
         self.call_of = call_of  # an agent's current call, for the refusal log line
         self.log = structlog.get_logger("commands")
+        #: refusals logged per sender (a client sending garbage in a loop fills no disk)
+        self.budget = LogBudget()
+
+    def refusal(self, event: str, kind: str, sender: str, **fields: Any) -> None:
+        """Log a refused command, at most `budget.per_window` a minute per sender."""
+        key = f"{kind}/{sender}"
+        allowed, held = self.budget.allow(key, time.monotonic())
+        if held:
+            self.log.warning("command.refusals_held_back", **{SENDER[kind]: sender}, count=held)
+        if allowed:
+            self.log.info(event, **{SENDER[kind]: sender}, **fields)
 
     def register(self, kind: type[C], handler: Callable[[str, C], str | None], *,
                  when: Callable[[str], bool] | None = None) -> None:
@@ -289,8 +302,8 @@ class Commands:
             error = handler(sender, command)
         if error is not None:
             call_id = self.call_of(sender) if self.call_of and kind == "agents" else None
-            self.log.info("command.refused", **{SENDER[kind]: sender}, action=action,
-                          call_id=call_id, error=error)
+            self.refusal("command.refused", kind, sender, action=action, call_id=call_id,
+                         error=error)
         return error
 
     def run(self, kind: str, sender: str, data: Any) -> Reply:
@@ -300,13 +313,15 @@ class Commands:
         try:
             command = parse(kind, data)
         except Malformed as exc:
-            self.log.info("command.malformed", **{SENDER[kind]: sender}, error=str(exc))
-            return Reply(ok=False, error=str(exc), request=request)
+            self.refusal("command.malformed", kind, sender, error=str(exc)[:300])
+            action = data.get("action") if isinstance(data, dict) else None
+            return Reply(ok=False, error=str(exc)[:300], request=request,
+                         action=action if isinstance(action, str) and len(action) <= 32 else None)
         try:
             error = self.dispatch(sender, command, kind=kind)
         except Exception as exc:  # a bug in one command must not stop the others
             self.log.exception("command.failed", **{SENDER[kind]: sender},
                                action=getattr(command, "action", ""))
             error = f"internal error: {type(exc).__name__}"
-        return Reply(ok=error is None, error=error, request=command.request,
+        return Reply(ok=error is None, error=error[:300] if error else None, request=command.request,
                      action=getattr(command, "action", None))

@@ -12,17 +12,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
+import ssl
 import time
 from typing import Any
 
 import aiomqtt
 import structlog
 
-from core.commands import SENDER, Commands
+from core.commands import Commands
 from core.payloads import Reply
 from core.settings import MqttSettings
 from core.store import Journal, Store
-from core.topics import Topics
+from core.topics import CommandTopic, Topics
+
+#: a command is a small JSON object: anything larger is refused before it is parsed
+MAX_COMMAND_BYTES = 16 * 1024
+MAX_DEPTH = 4  # {"action": ..., "fields": {"x": [...]}} at most
+MAX_ITEMS = 64  # keys and list items in one command, all levels together
+
+
+def connect(settings: MqttSettings, role: str, *,
+            will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    """A client for the engine's `role` (outbox, commands): its own id each time (a
+    stable prefix, the role and a random suffix: nobody can take it over by reusing it),
+    the broker's user and password, TLS for mqtts://."""
+    context = None
+    if settings.tls:
+        context = ssl.create_default_context(cafile=settings.ca_file)
+        if settings.cert_file:
+            context.load_cert_chain(settings.cert_file, settings.key_file)
+    return aiomqtt.Client(settings.host, settings.port,
+                          identifier=f"{settings.client_id}-{role}-{secrets.token_hex(4)}",
+                          username=settings.user, password=settings.secret(),
+                          tls_context=context, will=will, timeout=5)
+
+
+def _shape(data: Any) -> str | None:
+    """Why a decoded body is too big or too deep to be a command, or None."""
+    items = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested too deeply (at most {MAX_DEPTH} levels)"
+        children = value.values() if isinstance(value, dict) else value \
+            if isinstance(value, list) else ()
+        for child in children:
+            items += 1
+            if items > MAX_ITEMS:
+                return f"too many fields (at most {MAX_ITEMS})"
+            stack.append((child, depth + 1))
+    return None
 
 
 class OutboxPublisher:
@@ -37,7 +78,7 @@ class OutboxPublisher:
         self.connected = False
         #: state snapshots (queue stats): latest per topic, published retained, not stored
         self.live: dict[str, str] = {}
-        self.log = structlog.get_logger("mqtt").bind(broker=settings.url)
+        self.log = structlog.get_logger("mqtt").bind(broker=settings.safe_url)
 
     def publish_live(self, topic: str, payload: str) -> None:
         """A snapshot that only matters while it is the latest (a broker outage keeps the
@@ -49,9 +90,7 @@ class OutboxPublisher:
         delay = 0.5
         while True:
             try:
-                async with aiomqtt.Client(self.settings.host, self.settings.port,
-                                          identifier=self.settings.client_id,
-                                          timeout=5) as client:
+                async with connect(self.settings, "outbox") as client:
                     self.connected = True
                     delay = 0.5
                     self.log.info("mqtt.connected")
@@ -105,26 +144,36 @@ class CommandListener:
         self.topics = topics
         self.kinds = kinds
         self.backoff_max = backoff_max
-        self.log = structlog.get_logger("mqtt.commands").bind(broker=settings.url)
+        self.log = structlog.get_logger("mqtt.commands").bind(broker=settings.safe_url)
         self.subscribed = False
 
     async def run(self) -> None:
+        """Listens until cancelled. A broker outage reconnects; anything else that goes
+        wrong is logged as an error and the listener starts again: no message can end it."""
         delay = 0.5
         while True:
             try:
-                async with aiomqtt.Client(self.settings.host, self.settings.port,
-                                          identifier=f"{self.settings.client_id}-commands",
-                                          timeout=5) as client:
+                async with connect(self.settings, "commands") as client:
                     for kind in self.kinds:
                         await client.subscribe(self.topics.all_commands(kind), qos=1)
                     self.subscribed = True
                     delay = 0.5
                     async for message in client.messages:
-                        reply_to, body = self.handle(str(message.topic), message.payload)
+                        try:
+                            reply_to, body = self.handle(str(message.topic), message.payload)
+                        except Exception:  # handle() answers everything; this is a bug
+                            self.log.exception("command.unhandled", topic=str(message.topic)[:200])
+                            to = self.topics.command_topic(str(message.topic))
+                            reply_to = self.topics.replies(to) if to is not None else None
+                            body = Reply(ok=False, error="internal error").encode()
                         if reply_to is not None:
                             await client.publish(reply_to, body, qos=1)
             except aiomqtt.MqttError as exc:
                 self.log.warning("mqtt.commands_disconnected", error=str(exc), retry_in=delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.log.exception("mqtt.commands_failed", retry_in=delay)
             finally:
                 self.subscribed = False
             await asyncio.sleep(delay)
@@ -132,16 +181,30 @@ class CommandListener:
 
     def handle(self, topic: str, payload: Any) -> tuple[str | None, str]:
         """(where the reply goes, the reply) for one message; (None, "") when it is not a
-        command topic of ours."""
+        command topic of ours. Every message of ours gets an answer."""
         to = self.topics.command_topic(topic)
         if to is None or to.kind not in self.kinds:
             return None, ""
         reply_to = self.topics.replies(to)
+        raw = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload).encode()
+        if len(raw) > MAX_COMMAND_BYTES:
+            return reply_to, self._refuse(to, f"too large: {len(raw)} bytes (at most "
+                                              f"{MAX_COMMAND_BYTES})")
         try:
-            raw = payload.decode("utf-8") if isinstance(payload, bytes | bytearray) else str(payload)
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self.log.info("command.malformed", **{SENDER[to.kind]: to.id},
-                          error=f"not JSON: {exc}")
-            return reply_to, Reply(ok=False, error=f"not JSON: {exc}").encode()
-        return reply_to, self.commands.run(to.kind, to.id, data).encode()
+            data = json.loads(raw.decode("utf-8"))
+        except RecursionError:
+            return reply_to, self._refuse(to, f"nested too deeply (at most {MAX_DEPTH} levels)")
+        except ValueError as exc:  # not UTF-8, not JSON, or a number too long to read
+            return reply_to, self._refuse(to, f"not JSON: {str(exc)[:120]}")
+        problem = _shape(data)
+        if problem is not None:
+            return reply_to, self._refuse(to, problem)
+        try:
+            return reply_to, self.commands.run(to.kind, to.id, data).encode()
+        except Exception:
+            self.log.exception("command.failed", topic=topic[:200])
+            return reply_to, Reply(ok=False, error="internal error").encode()
+
+    def _refuse(self, to: CommandTopic, error: str) -> str:
+        self.commands.refusal("command.malformed", to.kind, to.id, error=error)
+        return Reply(ok=False, error=error).encode()

@@ -56,18 +56,34 @@ class DatabaseSettings(_Strict):
 
 
 class MqttSettings(_Strict):
+    #: mqtt://host:1883 or mqtts://host:8883 (TLS); a user and password may be given in the
+    #: URL (mqtt://engine:secret@host), but better in `username` and `password_file` (or
+    #: the MQTT_PASSWORD environment variable): a URL is easily shown
     url: str = "mqtt://127.0.0.1:1883"
     prefix: str = "centralita/"
+    #: the start of the engine's client ids; each connection adds its role and a random
+    #: suffix, so another client with the same id cannot knock the engine off the broker
     client_id: str = "centralita"
+    username: str | None = None
+    password_file: str | None = None  # a file holding only the password (mode 0600)
+    ca_file: str | None = None  # TLS: the CA that signed the broker's certificate
+    cert_file: str | None = None  # TLS client certificate (instead of, or with, a password)
+    key_file: str | None = None
     enabled: bool = True
     retry_max: float = Field(10.0, gt=0)  # longest wait between reconnect attempts
+    #: set from MQTT_PASSWORD by load_settings (never read from engine.yaml's own text)
+    password_env: str | None = Field(None, exclude=True, repr=False)
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
         parts = urlsplit(v)
-        if parts.scheme != "mqtt" or not parts.hostname:
-            raise ValueError("mqtt url must look like mqtt://host:1883")
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("mqtt url must look like mqtt://host:1883 or mqtts://host:8883")
+        try:
+            parts.port  # noqa: B018 (raises on a bad port)
+        except ValueError:
+            raise ValueError("mqtt url has a bad port") from None
         return v
 
     @field_validator("prefix")
@@ -77,13 +93,45 @@ class MqttSettings(_Strict):
             raise ValueError("topic prefix must be non-empty and without MQTT wildcards")
         return v if v.endswith("/") else v + "/"
 
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, v: str) -> str:
+        if not v or len(v) > 40 or not all(c.isalnum() or c in "-_." for c in v):
+            raise ValueError("client_id: 1-40 letters, digits, '-', '_' or '.'")
+        return v
+
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or "127.0.0.1"
 
     @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
     def port(self) -> int:
-        return urlsplit(self.url).port or 1883
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+    @property
+    def user(self) -> str | None:
+        return self.username or urlsplit(self.url).username or None
+
+    def secret(self) -> str | None:
+        """The password: the file, else MQTT_PASSWORD, else the URL's."""
+        if self.password_file:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        if self.password_env:
+            return self.password_env
+        return urlsplit(self.url).password or None
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for logs and messages."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=netloc).geturl()
 
 
 class LogSettings(_Strict):
@@ -232,6 +280,8 @@ ENV_OVERRIDES = {
     "DATABASE_URL": ("database", "url"),
     "MQTT_URL": ("mqtt", "url"),
     "MQTT_PREFIX": ("mqtt", "prefix"),
+    "MQTT_USERNAME": ("mqtt", "username"),
+    "MQTT_PASSWORD_FILE": ("mqtt", "password_file"),
     "LOG_LEVEL": ("log", "level"),
     "HTTP_LISTEN": ("http", "listen"),
 }
@@ -244,6 +294,9 @@ def load_settings(config_dir: Path | None = None, env: Mapping[str, str] | None 
     base = base.model_copy(update={"config_dir": str(config_dir or DEFAULT_CONFIG_DIR)})
     data = base.model_dump()
     used = []
+    if env.get("MQTT_PASSWORD"):
+        data["mqtt"]["password_env"] = env["MQTT_PASSWORD"]
+        used.append("MQTT_PASSWORD")
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             data[section][key] = env[var]

@@ -58,13 +58,15 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start_mosquitto(port: int) -> subprocess.Popen[bytes]:
-    """A real Mosquitto on 127.0.0.1:port, for tests; the caller terminates it."""
+def start_mosquitto(port: int, extra: str = "") -> subprocess.Popen[bytes]:
+    """A real Mosquitto on 127.0.0.1:port, for tests; the caller terminates it. `extra`:
+    more configuration (a broker with logins: allow_anonymous false, files, ...)."""
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(exe).exists():
         pytest.fail("mosquitto is not installed (.ci/run installs it with apt-get)")
     conf = Path(tempfile.mkdtemp()) / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    anonymous = "" if "allow_anonymous" in extra else "allow_anonymous true\n"
+    conf.write_text(f"user root\nlistener {port} 127.0.0.1\n{anonymous}persistence false\n{extra}")
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10

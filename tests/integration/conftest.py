@@ -42,16 +42,19 @@ Sim = tuple[Pbx, AmiServer]
 class Subscriber:
     """A real MQTT subscriber collecting every message under a prefix."""
 
-    def __init__(self, mqtt_url: str, prefix: str) -> None:
+    def __init__(self, mqtt_url: str, prefix: str, *, user: str | None = None,
+                 password: str | None = None, topic: str = "#") -> None:
         host, port = mqtt_url.removeprefix("mqtt://").split(":")
         self.host, self.port, self.prefix = host, int(port), prefix
+        self.user, self.password, self.topic = user, password, topic
         self.messages: list[tuple[str, dict[str, Any]]] = []
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        async with aiomqtt.Client(self.host, self.port) as client:
-            await client.subscribe(f"{self.prefix}#", qos=1)
+        async with aiomqtt.Client(self.host, self.port, username=self.user,
+                                  password=self.password) as client:
+            await client.subscribe(f"{self.prefix}{self.topic}", qos=1)
             self.ready.set()
             async for msg in client.messages:
                 assert isinstance(msg.payload, bytes)
@@ -210,10 +213,12 @@ async def acd(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
         for name, text in (("ivr.yaml", IVR), ("queues.yaml", queues), ("agents.yaml", agents)):
             (tmp_path / name).write_text(text)
         db = database_url  # SQLite, and PostgreSQL when it is there
+        mqtt = sections.pop("mqtt", None) or MqttSettings(url=mqtt_url, prefix=prefix,
+                                                           client_id=uuid.uuid4().hex[:8])
         settings = Settings(
             ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
             database=DatabaseSettings(url=db),
-            mqtt=MqttSettings(url=mqtt_url, prefix=prefix, client_id=uuid.uuid4().hex[:8]),
+            mqtt=mqtt,
             ivr=IvrSettings(file=str(tmp_path / "ivr.yaml")),
             acd=AcdSettings(queues=str(tmp_path / "queues.yaml"),
                             agents=str(tmp_path / "agents.yaml"), stats_every=stats_every),
