@@ -37,7 +37,7 @@ from core.topics import Topics
 from dialer.model import CampaignsConfig
 from dialer.service import DialerService, blend_rules
 from ivr.greeting import Greeter
-from ivr.service import IvrService
+from ivr.service import IvrService, PaymentStep
 from recorder.index import RecordingIndex
 from recorder.service import RecorderService
 from reports.queuelog import QueueLog, QueueLogBook, QueueLogFile
@@ -51,7 +51,10 @@ class NeverConnected(Exception):
 
 class Engine:
     def __init__(self, settings: Settings,
-                 calendar: Callable[[], datetime] | None = None) -> None:
+                 calendar: Callable[[], datetime] | None = None,
+                 payments: PaymentStep | None = None) -> None:
+        """`payments`: where card data captured by the IVR goes (a `payment: true`
+        capture); without one it is dropped (and said so in the log)."""
         self.settings = settings
         self.log = structlog.get_logger("engine")
         center = load_center(settings)  # a broken file stops the engine here (file:line)
@@ -107,7 +110,7 @@ class Engine:
         if center.ivr is not None:
             self.ivr = IvrService(self.bus, self.ami, self.store, center.ivr,
                                   path=center.ivr_path, now=calendar,
-                                  hand_off=center.acd is not None)
+                                  hand_off=center.acd is not None, payments=payments)
             self._tasks.append(self.ivr.tasks)
         else:
             self.greeter = Greeter(self.bus, self.ami, settings.greeting)

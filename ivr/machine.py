@@ -6,6 +6,7 @@ AGI commands and feeds back what happened (keys, timeouts, failed prompts, look-
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -98,12 +99,21 @@ class Capture:
 
 
 @dataclass(frozen=True, slots=True)
+class HandOver:
+    """Card data (a `payment: true` capture), for the payment step only: the value goes
+    nowhere else (the call's data, events, screen-pop and log get it masked)."""
+
+    field: str
+    value: str = dataclasses.field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     route: Route
     language: str
 
 
-Action = SetLanguage | Collect | SayDigits | Lookup | Record | Capture | Finish
+Action = SetLanguage | Collect | SayDigits | Lookup | Record | Capture | HandOver | Finish
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +123,7 @@ class IvrState:
     attempts: int = 0
     steps: int = 0
     phase: str = "collect"  # collect | confirm | lookup | done
-    pending: str = ""
+    pending: str = field(default="", repr=False)  # may be card data: never in a repr
     stack: tuple[str, ...] = ()
     path: tuple[str, ...] = ()
 
@@ -235,11 +245,15 @@ def _captured_ok(config: IvrConfig, state: IvrState, caller: Caller, now: dateti
                  node: CaptureNode, value: str) -> tuple[IvrState, list[Action]]:
     if node.confirm and state.phase != "confirm":
         prompt = _prompt(config, state, node.confirm_prompt)
+        # card data is read back by its last four digits only: AGI commands cross AMI in
+        # clear, so reading the whole number back would put it on the wire
+        said = value[-4:] if node.payment else value
         return replace(state, phase="confirm", pending=value), [
-            SayDigits(value, as_number=node.readback == "number"),
+            SayDigits(said, as_number=node.readback == "number" and not node.payment),
             Collect((prompt,), 1, node.timeout, node.inter_digit_timeout)]
-    actions: list[Action] = [
-        Capture(node.field, value),
+    actions: list[Action] = [HandOver(node.field, value)] if node.payment else []
+    actions += [
+        Capture(node.field, _mask(node, value) if node.payment else value),
         Record("ivr.captured", {"node": state.node, "field": node.field,
                                 "value": _mask(node, value)}),
     ]

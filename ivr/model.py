@@ -19,6 +19,7 @@ from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
 from core.schedule import Schedule
 from core.yamlconf import parse_yaml, problems_at, validate
+from ivr.regexcheck import unsafe
 
 
 class _Strict(BaseModel):
@@ -129,6 +130,9 @@ class CaptureNode(_Strict):
                 re.compile(v)
             except re.error as exc:
                 raise ValueError(f"bad pattern: {exc}") from None
+            why = unsafe(v)
+            if why is not None:
+                raise ValueError(f"unsafe pattern {v!r}: {why}")
         return v
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from ivr.machine import (
     Collect,
     Event,
     Finish,
+    HandOver,
     IvrState,
     Keys,
     LookedUp,
@@ -57,11 +58,15 @@ from ivr.machine import (
 )
 from ivr.model import IvrConfig, Route, load_ivr
 
+#: the payment step: (call_id, field, card data) -> done; e.g. your provider's client
+PaymentStep = Callable[[str, str, str], Awaitable[None]]
+
 
 class IvrService:
     def __init__(self, bus: Bus, ami: AmiClient, store: Store, config: IvrConfig, *,
                  path: Path | None = None, contexts: tuple[str, ...] = (dp.INBOUND,),
-                 now: Callable[[], datetime] | None = None, hand_off: bool = False) -> None:
+                 now: Callable[[], datetime] | None = None, hand_off: bool = False,
+                 payments: PaymentStep | None = None) -> None:
         self.bus = bus
         self.ami = ami
         self.store = store
@@ -73,6 +78,8 @@ class IvrService:
         self.parked: dict[str, str] = {}  # call_id -> channel, waiting for the ACD
         #: an ACD takes queued callers over; without one the IVR parks them on hold
         self.hand_off = hand_off
+        #: where card data goes (your payment provider's client); nowhere else
+        self.payments = payments
         self._runs: dict[str, asyncio.Task[None]] = {}
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
@@ -251,6 +258,8 @@ class _Call:
                 self.log.warning("ivr.lookup_failed", error=str(exc)[:200])
                 found = False
             return LookedUp(found)
+        elif isinstance(action, HandOver):
+            await self.hand_over(action)
         elif isinstance(action, Capture):
             self.data.setdefault("captured", {})[action.field] = action.value
             self.s.bus.publish(CallDataUpdated(self.ev.call_id, time.time(),
@@ -258,6 +267,18 @@ class _Call:
         elif isinstance(action, Finish):
             await self.finish(action.route, action.language)
         return None
+
+    async def hand_over(self, action: HandOver) -> None:
+        """Card data to the payment step, then forgotten (only the masked value stays)."""
+        step = self.s.payments
+        if step is None:
+            self.log.warning("ivr.payment_not_taken", field=action.field,
+                             reason="no payment step is configured: the card data was dropped")
+            return
+        try:
+            await step(self.ev.call_id, action.field, action.value)
+        except Exception as exc:  # the provider's error must not carry the number out
+            self.log.error("ivr.payment_failed", field=action.field, error=type(exc).__name__)
 
     async def collect(self, c: Collect) -> Event:
         if c.payment:

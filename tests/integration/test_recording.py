@@ -149,9 +149,10 @@ async def rec(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
     pbx, server = sim
 
     async def make(phones: dict[str, Endpoint] | None = None, recording: str = RECORDING,
-                   prefix: str = "rec/", write_files: bool = True) -> Rig:
+                   prefix: str = "rec/", write_files: bool = True, ivr: str = IVR,
+                   payments: Any = None) -> Rig:
         directory = tmp_path / "monitor"
-        (tmp_path / "ivr.yaml").write_text(IVR)
+        (tmp_path / "ivr.yaml").write_text(ivr)
         (tmp_path / "queues.yaml").write_text(QUEUES)
         (tmp_path / "agents.yaml").write_text(AGENTS)
         (tmp_path / "recording.yaml").write_text(recording.replace("DIR", str(directory)))
@@ -167,7 +168,7 @@ async def rec(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
         pbx.monitor_dir = str(tmp_path) if write_files else None
         pbx.endpoints.update(phones if phones is not None else
                              {"agent1001": Endpoint(answer_after=0.5, talk_time=None)})
-        engine = Engine(settings)
+        engine = Engine(settings, payments=payments)
         await run_engine(engine)
         return Rig(pbx, server, engine, db, directory)
 
@@ -498,3 +499,58 @@ async def test_an_unwritable_recordings_directory_is_reported_at_start(
         await rec(recording=RECORDING.replace("directory: DIR", f"directory: {blocker}/monitor"))
     [event] = [e for e in logs if e["event"] == "recorder.directory_unwritable"]
     assert event["directory"] == f"{blocker}/monitor" and event["log_level"] == "error"
+
+
+CARD = "4111111111111111"  # a test card number (Luhn-valid)
+
+
+async def test_card_data_is_handed_to_the_payment_step_and_kept_nowhere(
+        rec: Callable[..., Awaitable[Rig]], mqtt_url: str) -> None:
+    """Every table, every MQTT message, the log and the AMI traffic of a payment call are
+    scanned for the card number (or any 8 of its digits in a row but the last four)."""
+    from sqlalchemy import select as sql_select
+    from structlog.testing import capture_logs
+
+    from core.models import Base, Interaction
+    from tests.integration.conftest import Subscriber
+
+    ivr = IVR.replace("    max_digits: 8\n    payment: true\n",
+                      "    max_digits: 19\n    payment: true\n    luhn: true\n    confirm: true\n"
+                      "    confirm_prompt: vm-enter-num-to-call\n")
+    taken: list[tuple[str, str, str]] = []
+
+    async def payment_step(call_id: str, field: str, value: str) -> None:
+        taken.append((call_id, field, value))
+
+    with capture_logs() as logs:
+        async with Subscriber(mqtt_url, "card/") as sub:
+            rig = await rec(ivr=ivr, prefix="card/", payments=payment_step)
+            ch = rig.call("3" + CARD + "#" + "1", patience=60)  # pay, confirm, then the queue
+            await until(lambda: ch.bridge is not None, 30, "bridged after paying")
+            rig.pbx.request_hangup(ch)
+            await until(lambda: ch.gone, 5, "hang-up")
+            await rig.engine.journal.drain()
+            await asyncio.sleep(1.0)  # the outbox reaches the broker
+    assert [(f, v) for _c, f, v in taken] == [("card", CARD)]  # handed over, once
+    needles = [CARD[i:i + 8] for i in range(len(CARD) - 8 - 3)]  # any 8 digits but the end
+
+    def leaks(text: str) -> list[str]:
+        return [n for n in needles if n in text]
+
+    store = Store(rig.db)
+    try:
+        async with store.session() as s:
+            for table in Base.metadata.sorted_tables:
+                rows = (await s.execute(sql_select(table))).all()
+                assert not leaks(repr(rows)), f"card digits in table {table.name}"
+            data = (await s.execute(sql_select(Interaction.data).where(
+                Interaction.id == taken[0][0]))).scalar_one()
+    finally:
+        await store.close()
+    assert data["captured"]["card"] == "*" * 12 + "1111"  # what the agent's screen shows
+    assert sub.messages, "the call's events reached MQTT"
+    assert not leaks(repr(sub.messages)), "card digits on MQTT"
+    assert not leaks(repr(logs)), "card digits in the log"
+    agi = [str(m.get("Command")) for m in rig.server.received if m.get("Action") == "AGI"]
+    assert not leaks(" ".join(agi)), "card digits sent over AMI"
+    assert any(c.startswith("SAY DIGITS 1111 ") for c in agi)  # read back: last four only
