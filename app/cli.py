@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("action", choices=["list", "show", "fetch", "verify", "hold", "release",
                                         "purge"])
     rec.add_argument("id", type=_positive_int, nargs="?", help="recording id (show, fetch, hold)")
-    rec.add_argument("--user", required=True, help="your agent id (a supervisor or QA)")
+    rec.add_argument("--user", help="your agent id, if you want it checked (who you are comes "
+                                    "from your OS account: os_user in agents.yaml)")
     rec.add_argument("--date", type=_day, help="YYYY-MM-DD (UTC)")
     rec.add_argument("--agent")
     rec.add_argument("--queue")
@@ -68,12 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--disposition")
     rec.add_argument("--status", choices=["recording", "complete", "missing", "failed", "deleted"])
     rec.add_argument("--limit", type=_positive_int, default=100)
-    rec.add_argument("--to", type=Path, help="fetch: where to copy the file")
+    rec.add_argument("--to", type=Path, help="fetch: a file name under recording.yaml's "
+                                            "export_directory (nowhere else)")
     rec.add_argument("--dry-run", action="store_true", help="purge: only say what would go")
     qa = sub.add_parser("qa", help="score recordings with a QA form; per-agent report")
     qa.add_argument("action", choices=["score", "report"])
     qa.add_argument("id", type=_positive_int, nargs="?", help="recording id (score)")
-    qa.add_argument("--user", required=True, help="your agent id (a supervisor or QA)")
+    qa.add_argument("--user", help="your agent id, if you want it checked (who you are comes "
+                                   "from your OS account: os_user in agents.yaml)")
     qa.add_argument("--form", help="form name in recording.yaml")
     qa.add_argument("--answer", action="append", default=[], metavar="CRITERION=VALUE",
                     help="yes/no or 1-5, once per criterion")
@@ -296,12 +299,18 @@ def _recordings(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     queues, agents = settings.path(settings.acd.queues), settings.path(settings.acd.agents)
     roles: dict[str, str] = {}
+    accounts: dict[str, str] = {}
     if queues is not None and agents is not None:
-        roles = {a.id: a.role for a in load_acd(queues, agents).agents}
+        people = load_acd(queues, agents).agents
+        roles = {a.id: a.role for a in people}
+        accounts = {a.os_user: a.id for a in people if a.os_user}
     config = load_recording(path, None)
     if settings.recording.directory:
         config = config.model_copy(update={"directory": settings.recording.directory,
                                            "visible_directory": None})
+    if config.export_directory:
+        config = config.model_copy(update={
+            "export_directory": str(settings.path(config.export_directory))})
     needs_id = {"show", "fetch", "hold", "release", "score"}
     if args.action in needs_id and args.id is None:
         print(f"centralita: {args.command} {args.action} needs a recording id", file=sys.stderr)
@@ -324,7 +333,7 @@ def _recordings(settings: Settings, args: argparse.Namespace) -> int:
         if action == "show":
             return await c.show(desk, args.id)
         if action == "fetch":
-            return await c.fetch(desk, args.id, args.to or Path(f"recording-{args.id}"))
+            return await c.fetch(desk, args.id, args.to)
         if action == "verify":
             return await c.verify(desk, f)
         if action in ("hold", "release"):
@@ -332,11 +341,43 @@ def _recordings(settings: Settings, args: argparse.Namespace) -> int:
         return await c.purge(desk, args.dry_run)
 
     try:
-        return asyncio.run(c.with_desk(settings.database.url, config, roles, args.user,
+        user = asyncio.run(_identity(settings, accounts, args))
+        return asyncio.run(c.with_desk(settings.database.url, config, roles, user,
                                        sys.stdout, work))
     except c.Refused as exc:
         print(f"centralita: {exc}", file=sys.stderr)
         return 1
+
+
+async def _identity(settings: Settings, accounts: dict[str, str], args: argparse.Namespace) -> str:
+    """Who is asking: the operating-system account running this command, mapped to a
+    person by `os_user` in agents.yaml. `--user` may only repeat it; a claim to be someone
+    else is refused and written to the audit log under the real account."""
+    import os
+    import pwd
+    import time
+
+    from core.store import Store
+    from recorder.commands import Refused
+    from recorder.index import RecordingIndex
+
+    account = pwd.getpwuid(os.geteuid()).pw_name
+    person = accounts.get(account)
+    if person is not None and args.user in (None, person):
+        return person
+    actor = person or f"os:{account}"
+    why = (f"you are {account!r} ({person}); --user {args.user} is someone else"
+           if person is not None else
+           f"the account {account!r} is not anyone's os_user in agents.yaml")
+    store = Store(settings.database.url)
+    try:
+        await store.migrate()
+        await RecordingIndex(store).audit(time.time(), actor, args.action, str(args.id or ""),
+                                          allowed=False,
+                                          detail={"claimed": args.user, "why": why})
+    finally:
+        await store.close()
+    raise Refused(why)
 
 
 def _db(settings: Settings) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Level = Annotated[int, Field(ge=1, le=10)]
 
@@ -23,6 +23,9 @@ class Agent(BaseModel):
     role: Literal["agent", "supervisor", "qa"] = "agent"
     max_no_answer: Annotated[int, Field(ge=1, le=20)] = 3
     login: bool = False  # logged in (ready) when the engine starts
+    #: the operating-system account this person runs `centralita` as: the recordings and
+    #: QA commands know who is asking from it (nobody can type someone else's)
+    os_user: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")
 
 
 class AgentsConfig(BaseModel):
@@ -30,6 +33,17 @@ class AgentsConfig(BaseModel):
 
     skills: list[str] = Field(min_length=1)
     agents: list[Agent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_person_per_account(self) -> AgentsConfig:
+        seen: dict[str, str] = {}
+        for a in self.agents:
+            if a.os_user is not None:
+                if a.os_user in seen:
+                    raise ValueError(f"os_user {a.os_user!r} is given to both {seen[a.os_user]} "
+                                     f"and {a.id}: one account is one person")
+                seen[a.os_user] = a.id
+        return self
 
 
 def phone_of(channel: str) -> str:

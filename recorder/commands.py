@@ -88,17 +88,35 @@ async def show(desk: Desk, rec_id: int) -> int:
     return 0
 
 
-async def fetch(desk: Desk, rec_id: int, to: Path) -> int:
-    await desk.allow("fetch", str(rec_id), to=str(to))
+async def fetch(desk: Desk, rec_id: int, to: Path | None) -> int:
+    """A copy under the configured export directory, never anywhere else."""
+    target = export_path(desk.config, rec_id, to)
+    await desk.allow("fetch", str(rec_id), to=str(target))
     r = await desk.index.get(rec_id)
     if r is None:
         raise Refused(f"no recording {rec_id}")
     local = desk.local(r.path)
     if local is None or not local.exists():
         raise Refused(f"recording {rec_id}: file not available here ({r.path}, status {r.status})")
-    await asyncio.to_thread(shutil.copyfile, local, to)
-    desk.say(f"recording {rec_id} -> {to}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(shutil.copyfile, local, target)
+    desk.say(f"recording {rec_id} -> {target}")
     return 0
+
+
+def export_path(config: RecordingConfig, rec_id: int, to: Path | None) -> Path:
+    """Where a fetched copy goes: `to` (a name, or a path inside the export directory)."""
+    if not config.export_directory:
+        raise Refused("fetch is off: set export_directory in recording.yaml (where copies "
+                      "of recordings may be written)")
+    base = Path(config.export_directory).resolve()
+    wanted = to if to is not None else Path(f"recording-{rec_id}")
+    target = (wanted if wanted.is_absolute() else base / wanted).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise Refused(f"fetch writes only under {base}, not to {to}")
+    if target.exists():
+        raise Refused(f"{target} exists already: fetch does not overwrite")
+    return target
 
 
 async def verify(desk: Desk, f: Filters) -> int:

@@ -87,6 +87,9 @@ class RecordingConfig(_Strict):
     directory: str = "/var/spool/asterisk/monitor/centralita"
     #: where the engine sees those files (a shared mount); None: the same path; "" : not at all
     visible_directory: str | None = None
+    #: where `centralita recordings fetch` may write copies (relative: to the config
+    #: directory); fetch writes nowhere else; none: fetch is off
+    export_directory: str | None = None
     prompts: list[str] = Field(default_factory=list)  # custom prompts installed on Asterisk
     policies: dict[str, Policy] = Field(min_length=1)
     default: str  # policy for queues not listed

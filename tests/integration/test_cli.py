@@ -77,6 +77,12 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
         shutil.copy(ROOT / "config" / name, tmp_path / name)
     text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 20.0")
     text = text.replace("status_every: 1.0", "status_every: 0.2")
+    text = text.replace("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0")  # not the user's port
+    import os
+    import pwd
+    account = pwd.getpwuid(os.geteuid()).pw_name  # who runs the tests is the supervisor
+    agents = (tmp_path / "agents.yaml").read_text().replace("os_user: sara", f"os_user: {account}")
+    (tmp_path / "agents.yaml").write_text(agents)
     (tmp_path / "engine.yaml").write_text(text)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/demo.db")
     monkeypatch.setenv("MQTT_URL", mqtt_url)
@@ -101,17 +107,19 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
     assert calls == 5 and menus == 5  # every synthetic caller went through the IVR
     assert dialled > 0 and leads == 3000  # the demo's synthetic leads, being called
 
-    # Recordings of the demo's calls: only supervisors and QA may list them.
+    # Recordings of the demo's calls: who asks is the OS account (os_user), not --user.
     err = io.StringIO()
     monkeypatch.setattr("sys.stderr", err)
     assert main(["--config", str(tmp_path), "recordings", "list", "--user", "1001"]) == 1
-    assert "only supervisor and qa roles may" in err.getvalue()
+    assert f"you are {account!r} (9001); --user 1001 is someone else" in err.getvalue()
     out.truncate(0)
-    assert main(["--config", str(tmp_path), "recordings", "list", "--user", "9001"]) == 0
+    assert main(["--config", str(tmp_path), "recordings", "list"]) == 0
     assert "recording(s)" in out.getvalue()
+    assert main(["--config", str(tmp_path), "recordings", "fetch", "1", "--to", "/etc/passwd"]) == 1
+    assert "fetch writes only under" in err.getvalue()
     with sqlite3.connect(tmp_path / "demo.db") as db:
         audit = db.execute("select actor, action, allowed from audit_log order by id").fetchall()
-    assert audit == [("1001", "list", 0), ("9001", "list", 1)]
+    assert audit[:2] == [("9001", "list", 0), ("9001", "list", 1)]
 
 
 def lead_count(directory: Path) -> int:
