@@ -81,6 +81,11 @@ class AfterCall:
             ticket=ticket, follow_up_at=follow_up_at, follow_up_to=follow_up_to,
             now=self.ports.clock(),
             is_open=(lambda when: is_open(hours, when)) if hours is not None else None)
+        if not isinstance(closing, str) and closing.follow_up_at is not None:
+            number = self.state.numbers.get(call_id, "")
+            if number and not config.may_dial(number):
+                closing = (f"a follow-up would call {number}, a number this center may not "
+                           f"call (outside_numbers)")
         if isinstance(closing, str):
             self.log.info("acd.disposition_refused", call_id=call_id, agent=agent_id, why=closing)
             return closing

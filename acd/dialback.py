@@ -51,10 +51,13 @@ class Dialback:
             typed = r.result if r.result != "-1" else ""
         number = callback_number(typed, w.caller_num)
         now = self.ports.clock()
+        if number is not None and not self.config.may_dial(number):
+            number, why = None, "a number this center may not call (outside_numbers)"
+        else:
+            why = "no valid number to call back"
         if number is None or not self.state.is_waiting(w.key):
             self.ports.step(w.call_id, "acd.callback_refused", {
-                "queue": w.queue, "typed": typed[:20], "why": "no valid number to call back"},
-                at=now)
+                "queue": w.queue, "typed": typed[:20], "why": why}, at=now)
             await agi.prompt("privacy-incorrect")
             return False
         call = self.state.router.calls[w.key]

@@ -6,10 +6,11 @@ duplicate agent ids and extensions; every problem names file, line and field.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from acd.routing import QueueRules, Step
 from acd.servicelevel import Abandons, ServiceLevelRule
@@ -17,6 +18,7 @@ from asterisk.sounds import stock_prompts
 from core.dispositions import Dispositions
 from core.errors import ConfigError
 from core.people import Agent, AgentsConfig, Level
+from core.safepatterns import unsafe
 from core.schedule import Schedule
 from core.yamlconf import parse_yaml, problems_at, validate
 
@@ -166,6 +168,18 @@ class Survey(_Strict):
     email_link: str = Field("https://example.com/survey/{interaction}", max_length=300)
 
 
+def _outside_ok(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+        why = unsafe(pattern)
+        if why is not None:
+            raise ValueError(f"unsafe pattern {pattern!r}: {why}")
+    return patterns
+
+
 class QueuesConfig(_Strict):
     queues: dict[str, Queue] = Field(min_length=1)
     #: when the contact center is open: follow-up callbacks must fall inside
@@ -173,6 +187,8 @@ class QueuesConfig(_Strict):
     notes_max: Annotated[int, Field(ge=10, le=100000)] = 2000  # characters in a call's notes
     internal: InternalCalls = InternalCalls()
     survey: Survey | None = None
+    outside_numbers: Annotated[list[str], AfterValidator(_outside_ok)] = Field(
+        default_factory=lambda: [r"^\+?[0-9]{6,15}$"])
 
 
 class AcdConfig(_Strict):
@@ -180,9 +196,19 @@ class AcdConfig(_Strict):
     skills: list[str]
     agents: list[Agent]
     hours: Schedule | None = None
+    #: numbers the engine may dial out to for an external transfer, a callback or a
+    #: follow-up (each a regular expression the whole number must match, e.g.
+    #: '^\+34[6789][0-9]{8}$'); anything else is refused, so a transfer to a premium or
+    #: foreign number cannot be made from an agent's desktop
+    outside_numbers: Annotated[list[str], AfterValidator(_outside_ok)] = Field(
+        default_factory=lambda: [r"^\+?[0-9]{6,15}$"])
     notes_max: int = 2000
     internal: InternalCalls = InternalCalls()
     survey: Survey | None = None
+
+    def may_dial(self, number: str) -> bool:
+        """An outside number the engine may call (outside_numbers)."""
+        return any(re.fullmatch(p, number) for p in self.outside_numbers)
 
     def check(self, qnode: Any, anode: Any) -> list[tuple[str, Any, tuple[str | int, ...], str]]:
         """(which file, its YAML tree, location, message) for every cross-file problem."""
@@ -300,7 +326,8 @@ def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
         raise ConfigError(problems)
     config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents,
                        hours=queues.hours, notes_max=queues.notes_max,
-                       internal=queues.internal, survey=queues.survey)
+                       internal=queues.internal, survey=queues.survey,
+                       outside_numbers=queues.outside_numbers)
     for which, node, loc, msg in config.check(parsed["queues"][1], parsed["agents"][1]):
         source = str(queues_path if which == "queues" else agents_path)
         problems += problems_at(node, source, [(loc, msg)])

@@ -22,7 +22,8 @@ class TransferTo:
 
 
 def transfer_target(target: str, *, me: str, queues: Container[str], agents: Container[str],
-                    ivr_nodes: Container[str], state_of: Callable[[str], str]) -> TransferTo | str:
+                    ivr_nodes: Container[str], state_of: Callable[[str], str],
+                    may_dial: Callable[[str], bool] = lambda _n: True) -> TransferTo | str:
     """The checked target of a blind transfer, or why it is refused."""
     kind, _, name = target.partition(":")
     if kind == "queue":
@@ -46,6 +47,8 @@ def transfer_target(target: str, *, me: str, queues: Container[str], agents: Con
         number = callback_number(name, "")
         if number is None:
             return f"external number {name!r} is not a phone number"
+        if not may_dial(number):
+            return f"external number {number} is not one this center may call (outside_numbers)"
         return TransferTo("external", number)
     return (f"unknown transfer target {target!r} "
             "(queue:NAME, agent:ID, ivr:NODE or external:NUMBER)")

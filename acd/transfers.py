@@ -55,7 +55,7 @@ class Transfers:
             return "this call cannot be transferred (a dial-back: the agent's leg carries it)"
         to = transfer_target(target, me=agent_id, queues=self.config.queues,
                              agents=self.directory, ivr_nodes=self.ivr_nodes,
-                             state_of=self.ports.pool.state)
+                             state_of=self.ports.pool.state, may_dial=self.config.may_dial)
         if isinstance(to, str):
             return to
         self.state.transfers[call_id] = Transfer(to.kind, to.name, agent_id)

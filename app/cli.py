@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="yes/no or 1-5, once per criterion")
     schema = sub.add_parser("schema", help="print a published contract as JSON Schema")
     schema.add_argument("what", choices=["mqtt"], help="mqtt: topics, payloads and commands")
+    from app.asteriskfiles import add_parsers as add_asterisk
     from app.brokerfiles import add_parsers as add_acl
     from app.outbound import add_parsers
     from app.reporting import add_parsers as add_report
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_passwd(sub)
     add_acl(sub)
+    add_asterisk(sub)
     return p
 
 
@@ -139,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.reporting import run as report
 
             return report(settings, args)
+        if args.command == "asterisk-config":
+            from app.asteriskfiles import run as asterisk_files
+
+            return asterisk_files(settings, args)
         if args.command == "mqtt-acl":
             from app.brokerfiles import run as broker_files
 
@@ -230,6 +236,11 @@ def _run(settings: Settings) -> int:
     from app.engine import Engine, NeverConnected
 
     configure_logging(settings.log.level)
+    if "change-me" in settings.ami.parsed.secret.lower():
+        print("centralita: the AMI secret is still CHANGE-ME: set a real one in Asterisk's "
+              "manager.conf and in AMI_URL (centralita asterisk-config DIR writes both)",
+              file=sys.stderr)
+        return 1
     try:
         asyncio.run(Engine(settings).run(give_up_after=settings.ami.give_up_after))
     except NeverConnected as exc:

@@ -23,7 +23,7 @@ class _Strict(BaseModel):
 
 
 class AmiSettings(_Strict):
-    url: str = "ami://centralita:centralita-secret@127.0.0.1:5038"
+    url: str = "ami://centralita:CHANGE-ME@127.0.0.1:5038"
     action_timeout: float = Field(10.0, gt=0)
     connect_timeout: float = Field(5.0, gt=0)
     ping_interval: float = Field(10.0, gt=0)

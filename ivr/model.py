@@ -17,9 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from asterisk.patterns import compile_pattern
 from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
+from core.safepatterns import unsafe
 from core.schedule import Schedule
 from core.yamlconf import parse_yaml, problems_at, validate
-from ivr.regexcheck import unsafe
 
 
 class _Strict(BaseModel):

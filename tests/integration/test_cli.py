@@ -182,3 +182,32 @@ def test_dialer_simulate_prints_each_mode_side_by_side(
     assert "occupancy" in out and "leads used" in out
     with pytest.raises(SystemExit):
         main(["--config", str(center), "dialer", "simulate", "renewals", "--hours", "99"])
+
+
+def test_run_refuses_the_shipped_ami_secret(center: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AMI_URL", raising=False)
+    assert main(["--config", str(center), "run"]) == 1
+    assert "AMI secret is still CHANGE-ME" in capsys.readouterr().err
+
+
+def test_asterisk_config_generates_every_secret_and_a_hardened_edge(
+        center: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "etc"
+    assert main(["--config", str(center), "asterisk-config", str(out), "--address", "10.1.1.5",
+                 "--carrier", "203.0.113.0/29"]) == 0
+    printed = capsys.readouterr().out
+    pjsip, manager = (out / "pjsip.conf").read_text(), (out / "manager.conf").read_text()
+    assert "CHANGE-ME" not in pjsip + manager
+    secret = manager.split("secret = ")[1].split()[0]
+    assert f"AMI_URL=ami://centralita:{secret}@127.0.0.1:5038" in printed
+    for name in ("pjsip.conf", "manager.conf", "phones.csv"):
+        assert (out / name).stat().st_mode & 0o077 == 0  # nobody else may read them
+    trunk = pjsip.split("[trunk]\ntype = endpoint")[1].split("\n[")[0]
+    assert "identify_by = ip" in trunk and "acl = acl-trunk" in trunk
+    assert "bind = 10.1.1.5:5060" in pjsip and "0.0.0.0:5060" not in pjsip
+    assert "permit = 203.0.113.0/29" in pjsip and "match = 203.0.113.0/29" in pjsip
+    phones = (out / "phones.csv").read_text().splitlines()[1:]
+    assert {p.split(",")[0] for p in phones} >= {"PJSIP/agent1001", "PJSIP/super9001", "PJSIP/qa8001"}
+    assert len({p.split(",")[2] for p in phones}) == len(phones)  # a password each
+    assert main(["--config", str(center), "asterisk-config", str(out), "--address", "nope"]) == 1

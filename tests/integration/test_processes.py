@@ -26,7 +26,10 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15) -> 
 
 def test_sim_alone_serves_ami_and_run_stops_cleanly_on_sigterm(tmp_path: Path, mqtt_url: str) -> None:
     port = free_port()
-    sim = subprocess.Popen([*CLI, "sim", "--port", str(port)], cwd=ROOT,
+    manager = tmp_path / "manager.conf"  # the shipped one says CHANGE-ME
+    manager.write_text((ROOT / "asterisk/etc/manager.conf").read_text()
+                       .replace("CHANGE-ME", "centralita-secret"))
+    sim = subprocess.Popen([*CLI, "sim", "--port", str(port), "--manager", str(manager)], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_port(port, sim)

@@ -27,7 +27,7 @@ PURE = ["acd/routing.py", "acd/stats.py", "core/dispositions.py", "acd/callbacks
         "acd/admission.py", "acd/estimates.py", "acd/targets.py", "core/agentstate.py",
         "core/blend.py", "core/schedule.py", "ivr/machine.py", "recorder/policy.py",
         "dialer/pacing.py", "asterisk/wire.py", "asterisk/events.py", "asterisk/actions.py",
-        "asterisk/agi.py", "acd/servicelevel.py", "reports/window.py", "web/auth.py", "ivr/regexcheck.py",
+        "asterisk/agi.py", "acd/servicelevel.py", "reports/window.py", "web/auth.py", "core/safepatterns.py",
         "core/logbudget.py"]
 IO = {"asyncio", "panoramisk", "aiomqtt", "sqlalchemy", "aiosqlite", "asyncpg", "socket",
       "alembic", "structlog", "subprocess", "threading"}

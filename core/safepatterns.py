@@ -1,4 +1,4 @@
-"""Capture patterns that cannot stall the engine (pure).
+"""Patterns from config that cannot stall the engine (pure): IVR captures, allowed numbers.
 
 Python's `re` backtracks: `(\\d*)*x` against 28 digits takes seconds, against 64 for
 ever, and the event loop (every call) waits. A capture pattern is refused when it could
