@@ -129,3 +129,49 @@ def test_the_broker_password_is_never_shown() -> None:
     assert s.safe_url == "mqtts://engine:***@broker.example:8883"
     assert (s.user, s.secret(), s.port, s.tls) == ("engine", "s3cret-pw", 8883, True)
     assert "s3cret" not in repr(s.model_dump(exclude={"url"}))
+
+
+def make_certs(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a broker certificate for 127.0.0.1 (openssl)."""
+    import subprocess
+    ca_key, ca, key, csr, cert = (directory / n for n in ("ca.key", "ca.crt", "b.key", "b.csr", "b.crt"))
+    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+        "-days", "2", "-subj", "/CN=centralita test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", "/CN=127.0.0.1")
+    ext = directory / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    return ca, cert, key
+
+
+async def test_the_engine_speaks_mqtts_with_a_login(
+        acd: Callable[..., Awaitable[Rig]], broker: Any, tmp_path: Path) -> None:
+    _url, files = broker
+    ca, cert, key = make_certs(tmp_path)
+    port = free_port()
+    proc = start_mosquitto(port, f"certfile {cert}\nkeyfile {key}\nallow_anonymous false\n"
+                                 f"password_file {files / 'passwd'}\nacl_file {files / 'acl'}\n")
+    try:
+        mqtt = MqttSettings(url=f"mqtts://127.0.0.1:{port}", prefix=PREFIX,
+                            username="centralita-engine",
+                            password_file=str(files / "engine.password"), ca_file=str(ca))
+        rig = await acd({}, agents=WEB_AGENTS, mqtt=mqtt)
+        assert rig.engine.listener is not None
+        await until(lambda: rig.engine.listener.subscribed, 10, "subscribed over TLS")  # type: ignore[union-attr]
+        await until(lambda: rig.engine.publisher.connected, 10, "publishing over TLS")
+        import ssl
+        context = ssl.create_default_context(cafile=str(ca))
+        async with aiomqtt.Client("127.0.0.1", port, username="1001", password=PASSWORDS["1001"],
+                                  tls_context=context) as c:
+            await c.subscribe(f"{PREFIX}agents/1001/replies")
+            await c.publish(f"{PREFIX}agents/1001/commands", json.dumps({"action": "ready"}))
+            async with asyncio.timeout(10):
+                async for message in c.messages:
+                    assert json.loads(message.payload)["action"] == "ready"  # type: ignore[arg-type]
+                    break
+    finally:
+        proc.terminate()
+        proc.wait(5)
