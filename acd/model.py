@@ -7,6 +7,7 @@ duplicate agent ids and extensions; every problem names file, line and field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,7 +21,8 @@ from core.errors import ConfigError
 from core.people import Agent, AgentsConfig, Level
 from core.safepatterns import unsafe
 from core.schedule import Schedule
-from core.yamlconf import parse_yaml, problems_at, validate
+from core.suggest import did_you_mean
+from core.yamlconf import parse_yaml, problems_at, read_text, validate
 
 
 class _Strict(BaseModel):
@@ -182,8 +184,9 @@ def _outside_ok(patterns: list[str]) -> list[str]:
 
 class QueuesConfig(_Strict):
     queues: dict[str, Queue] = Field(min_length=1)
-    #: when the contact center is open: follow-up callbacks must fall inside
-    hours: Schedule | None = None
+    #: when the contact center is open: follow-up callbacks must fall inside (a schedule,
+    #: or the name of one in hours.yaml)
+    hours: Schedule | str | None = None
     notes_max: Annotated[int, Field(ge=10, le=100000)] = 2000  # characters in a call's notes
     internal: InternalCalls = InternalCalls()
     survey: Survey | None = None
@@ -303,14 +306,14 @@ def _overflow_cycles(queues: dict[str, Queue]) -> list[list[str]]:
     return cycles
 
 
-def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
+def load_acd(queues_path: Path, agents_path: Path,
+             shared: Mapping[str, Schedule] | None = None) -> AcdConfig:
+    """`shared`: the center's schedules from hours.yaml (queues.yaml `hours: office`)."""
     problems: list[str] = []
     parsed: dict[str, tuple[Any, Any]] = {}
     for label, path in (("queues", queues_path), ("agents", agents_path)):
         try:
-            parsed[label] = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-        except OSError as exc:
-            problems.append(f"{path}: cannot read: {exc.strerror}")
+            parsed[label] = parse_yaml(read_text(path), str(path))
         except ConfigError as exc:
             problems += exc.problems
     models: dict[str, Any] = {}
@@ -324,8 +327,17 @@ def load_acd(queues_path: Path, agents_path: Path) -> AcdConfig:
     queues, agents = models.get("queues"), models.get("agents")
     if problems or queues is None or agents is None:
         raise ConfigError(problems)
+    hours = queues.hours
+    if isinstance(hours, str):
+        named = (shared or {}).get(hours)
+        if named is None:
+            known = sorted(shared or {})
+            raise ConfigError(problems_at(parsed["queues"][1], str(queues_path), [(
+                ("hours",), f"unknown schedule {hours!r}{did_you_mean(hours, known)} "
+                            f"(hours.yaml has {known or 'none: engine.yaml hours.file'})")]))
+        hours = named
     config = AcdConfig(queues=queues.queues, skills=agents.skills, agents=agents.agents,
-                       hours=queues.hours, notes_max=queues.notes_max,
+                       hours=hours, notes_max=queues.notes_max,
                        internal=queues.internal, survey=queues.survey,
                        outside_numbers=queues.outside_numbers)
     for which, node, loc, msg in config.check(parsed["queues"][1], parsed["agents"][1]):

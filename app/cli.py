@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -168,74 +167,65 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check_config(directory: Path) -> int:
+    """The whole center as `run` would load it (every file engine.yaml names, and their
+    cross-references), plus a syntax check of any other YAML in the directory."""
+    from app.center import read_center
+    from core.settings import AcdSettings, DialerSettings, HoursSettings, IvrSettings, RecordingSettings
+    from core.yamlconf import read_text
+
     if not directory.is_dir():
         print(f"{directory}: not a directory", file=sys.stderr)
         return 1
     problems: list[str] = []
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    for path in files:
+    settings: Settings | None = None
+    if (directory / "engine.yaml").exists():
         try:
-            if path.name == "engine.yaml":
-                load_settings(directory, env={})
-            elif path.name == "ivr.yaml":
-                from ivr.model import load_ivr
-
-                load_ivr(path)
-            elif path.name == "queues.yaml":  # checked with agents.yaml: they refer to each other
-                from acd.model import load_acd
-
-                load_acd(path, directory / "agents.yaml")
-            elif path.name == "agents.yaml" and (directory / "queues.yaml").exists():
-                continue
-            elif path.name == "campaigns.yaml":
-                from acd.model import load_acd
-                from dialer.model import load_campaigns
-
-                agents = None
-                if (directory / "queues.yaml").exists():
-                    from core.people import AgentsConfig
-
-                    with contextlib.suppress(ConfigError):  # reported with queues.yaml
-                        acd = load_acd(directory / "queues.yaml", directory / "agents.yaml")
-                        agents = AgentsConfig(skills=acd.skills, agents=acd.agents)
-                load_campaigns(path, agents)
-            elif path.name == "recording.yaml":
-                from recorder.model import load_recording
-
-                known = None
-                if (directory / "queues.yaml").exists():
-                    from acd.model import load_acd
-
-                    with contextlib.suppress(ConfigError):  # reported with queues.yaml
-                        known = set(load_acd(directory / "queues.yaml",
-                                             directory / "agents.yaml").queues)
-                campaigns = None
-                if (directory / "campaigns.yaml").exists():
-                    from dialer.model import parse_campaigns
-
-                    with contextlib.suppress(ConfigError, OSError):  # reported on their own
-                        campaigns = set(parse_campaigns(
-                            (directory / "campaigns.yaml").read_text(encoding="utf-8"),
-                            "campaigns.yaml", None).campaigns)
-                load_recording(path, known, campaigns)
-            else:
-                # Validated by their own models as the capabilities that use them land.
-                parse_yaml(path.read_text(encoding="utf-8"), str(path))
+            settings = load_settings(directory, env={})
         except ConfigError as exc:
-            problems.extend(exc.problems)
-        except OSError as exc:
-            problems.append(f"{path}: cannot read: {exc.strerror}")
+            problems += exc.problems
+    else:  # a directory of YAML without engine.yaml: the usual names, where they exist
+        def named(name: str) -> str | None:
+            return name if (directory / name).exists() else None
+        settings = Settings(
+            config_dir=str(directory), ivr=IvrSettings(file=named("ivr.yaml")),
+            hours=HoursSettings(file=named("hours.yaml")),
+            # queues.yaml and agents.yaml refer to each other: one names the other
+            acd=AcdSettings(queues="queues.yaml", agents="agents.yaml")
+            if named("queues.yaml") or named("agents.yaml") else AcdSettings(),
+            recording=RecordingSettings(file=named("recording.yaml")),
+            dialer=DialerSettings(campaigns=named("campaigns.yaml")))
+    used: set[Path] = {directory / "engine.yaml"}
+    if settings is not None:
+        _center, found = read_center(settings)
+        problems += found
+        for name in (settings.ivr.file, settings.hours.file, settings.acd.queues,
+                     settings.acd.agents, settings.recording.file, settings.dialer.campaigns):
+            path = settings.path(name)
+            if path is not None:
+                used.add(path.resolve() if path.exists() else path)
+    others = [p for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+              if p.resolve() not in {u.resolve() for u in used if u.exists()}]
+    for path in others:  # not part of the center: still, it should at least be YAML
+        try:
+            parse_yaml(read_text(path), str(path))
+        except ConfigError as exc:
+            problems += exc.problems
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print(f"{directory}: {len(files)} file(s) OK")
+        checked = len([u for u in used if u.exists()])
+        note = f"; not named by engine.yaml: {', '.join(p.name for p in others)}" if others else ""
+        print(f"{directory}: {checked} file(s) OK{note}")
     return 1 if problems else 0
 
 
 def _run(settings: Settings) -> int:
     from app.engine import Engine, NeverConnected
 
+    from app.center import load_center
+
     configure_logging(settings.log.level)
+    load_center(settings)  # a broken center is reported whole before anything else
     if "change-me" in settings.ami.parsed.secret.lower():
         print("centralita: the AMI secret is still CHANGE-ME: set a real one in Asterisk's "
               "manager.conf and in AMI_URL (centralita asterisk-config DIR writes both)",
@@ -298,7 +288,6 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _recordings(settings: Settings, args: argparse.Namespace) -> int:
-    from acd.model import load_acd
     from recorder import commands as c
     from recorder.index import Filters
     from recorder.model import load_recording
@@ -308,13 +297,11 @@ def _recordings(settings: Settings, args: argparse.Namespace) -> int:
         print("centralita: recording is not configured (engine.yaml recording.file)",
               file=sys.stderr)
         return 1
-    queues, agents = settings.path(settings.acd.queues), settings.path(settings.acd.agents)
-    roles: dict[str, str] = {}
-    accounts: dict[str, str] = {}
-    if queues is not None and agents is not None:
-        people = load_acd(queues, agents).agents
-        roles = {a.id: a.role for a in people}
-        accounts = {a.os_user: a.id for a in people if a.os_user}
+    from app.center import load_center
+
+    people = list(load_center(settings).directory)
+    roles: dict[str, str] = {a.id: a.role for a in people}
+    accounts = {a.os_user: a.id for a in people if a.os_user}
     config = load_recording(path, None)
     if settings.recording.directory:
         config = config.model_copy(update={"directory": settings.recording.directory,

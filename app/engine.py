@@ -24,6 +24,7 @@ from core.agentlog import AgentLog
 from core.bus import Bus
 from core.calllog import CallLog
 from core.commands import Commands
+from core.errors import ConfigError
 from core.events import CallStarted
 from core.lines import AgentLines
 from core.mqtt import CommandListener, OutboxPublisher
@@ -37,6 +38,7 @@ from core.topics import Topics
 from dialer.model import CampaignsConfig
 from dialer.service import DialerService, blend_rules
 from ivr.greeting import Greeter
+from ivr.model import IvrConfig
 from ivr.service import IvrService, PaymentStep
 from recorder.index import RecordingIndex
 from recorder.service import RecorderService
@@ -110,7 +112,8 @@ class Engine:
         if center.ivr is not None:
             self.ivr = IvrService(self.bus, self.ami, self.store, center.ivr,
                                   path=center.ivr_path, now=calendar,
-                                  hand_off=center.acd is not None, payments=payments)
+                                  hand_off=center.acd is not None, payments=payments,
+                                  reread=self._reread_ivr)
             self._tasks.append(self.ivr.tasks)
         else:
             self.greeter = Greeter(self.bus, self.ami, settings.greeting)
@@ -171,6 +174,13 @@ class Engine:
                                  ami_ready=lambda: self.ami.ready,
                                  ami_events=lambda: self.registry.events_seen)
         self.stop = asyncio.Event()
+
+    def _reread_ivr(self) -> IvrConfig:
+        """ivr.yaml again, valid only with the rest of the center (hours, queues, skills)."""
+        ivr = load_center(self.settings).ivr
+        if ivr is None:
+            raise ConfigError([f"{self.settings.ivr_path()}: no IVR any more"])
+        return ivr
 
     def _live(self) -> Callable[[str, str], None] | None:
         if self.topics is None:

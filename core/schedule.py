@@ -70,3 +70,10 @@ def is_open(schedule: Schedule, now: datetime) -> bool:
         if start <= t < end or (end.hour == 23 and end.minute == 59 and t >= start):
             return True
     return False
+
+
+class HoursFile(BaseModel):
+    """hours.yaml: the center's named schedules, defined once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schedules: dict[str, Schedule] = Field(min_length=1)

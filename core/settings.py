@@ -160,6 +160,12 @@ class RecordingSettings(_Strict):
     settle: float = Field(1.0, ge=0, le=60)
 
 
+class HoursSettings(_Strict):
+    #: business hours defined once (named schedules), referenced by name from ivr.yaml
+    #: (`schedule: office`) and queues.yaml (`hours: office`); relative to this directory
+    file: str | None = None
+
+
 class AcdSettings(_Strict):
     #: queues and agents, relative to the config directory; none: queued calls stay parked
     queues: str | None = None
@@ -257,6 +263,7 @@ class Settings(_Strict):
     log: LogSettings = LogSettings()
     greeting: GreetingSettings = GreetingSettings()
     ivr: IvrSettings = IvrSettings()
+    hours: HoursSettings = HoursSettings()
     acd: AcdSettings = AcdSettings()
     recording: RecordingSettings = RecordingSettings()
     dialer: DialerSettings = DialerSettings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,6 +12,81 @@ from pydantic import BaseModel, ValidationError
 from core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+#: a config file larger than this is a mistake (a log pasted in), not a configuration
+LARGEST = 5 * 1024 * 1024
+DEEPEST = 100  # nesting levels
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit dates: `2026-02-30` stays text, so the model that
+    wants a date says which line is wrong instead of PyYAML raising a bare ValueError."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+_KEYS: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+
+def _keys(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping's keys, built once per node while one file's problems are placed (so
+    placing n problems is linear, not quadratic)."""
+    cached = _KEYS.get(id(node))
+    if cached is None:
+        cached = {str(k.value): (k, v) for k, v in node.value}
+        if len(_KEYS) > 10_000:
+            _KEYS.clear()
+        _KEYS[id(node)] = cached
+    return cached
+
+
+def read_text(path: Path) -> str:
+    """A config file's text, or a ConfigError that names the file and what is wrong:
+    unreadable, too large, not UTF-8 (with the line and column of the first bad byte)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    if len(raw) > LARGEST:
+        raise ConfigError([f"{path}: {len(raw):,} bytes: too large for a configuration "
+                           f"file (at most {LARGEST:,})"])
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError([f"{path}: saved as UTF-16: save it as UTF-8"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError([f"{path}:{line}: byte 0x{raw[exc.start]:02x} at column {column} is "
+                           f"not UTF-8: save the file as UTF-8"]) from None
+
+
+def _duplicates(root: yaml.Node | None, source: str) -> list[str]:
+    """Keys given twice in one mapping, at any depth (YAML would keep only the last)."""
+    problems: list[str] = []
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > DEEPEST:
+            return [f"{source}:{node.start_mark.line + 1}: nested more than {DEEPEST} levels deep"]
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name = str(key.value)
+                line = key.start_mark.line + 1
+                if isinstance(key, yaml.ScalarNode) and name in seen:
+                    problems.append(f"{source}:{line}: {name!r} appears twice in the same "
+                                    f"mapping (first at line {seen[name]}); YAML keeps only the "
+                                    f"last: merge them or rename one")
+                seen.setdefault(name, line)
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+    return sorted(problems, key=lambda p: int(p.split(":")[1]) if p.split(":")[1].isdigit() else 0)
 
 
 def _walk(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, list[str]]:
@@ -26,7 +102,7 @@ def _walk(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | Non
     while i < len(parts):
         part = parts[i]
         if isinstance(node, yaml.MappingNode):
-            keys = {str(k.value): (k, v) for k, v in node.value}
+            keys = _keys(node)
             if str(part) in keys:
                 key, node = keys[str(part)]
                 line = key.start_mark.line + 1
@@ -52,15 +128,22 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+    """The data and the node tree (for line numbers); duplicate keys and absurd nesting
+    are errors here, before any model sees the data."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        problems = _duplicates(node, source)
+        if problems:
+            raise ConfigError(problems)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}" if mark else source
         raise ConfigError([f"{where}: invalid YAML: {exc.problem}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{source}: invalid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: nested too deeply to be a configuration"]) from None
     return data, node
 
 
@@ -80,7 +163,7 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> 
 
 
 def problems_at(node: yaml.Node | None, source: str,
-                problems: list[tuple[tuple[int | str, ...], str]]) -> list[str]:
+                problems: Sequence[tuple[tuple[int | str, ...], str]]) -> list[str]:
     """Format (location, message) pairs found after validation as file:line: field: message."""
     out = []
     for loc, msg in problems:
@@ -91,16 +174,24 @@ def problems_at(node: yaml.Node | None, source: str,
 
 
 def placeholders(template: str) -> set[str]:
-    """The `{names}` a str.format template uses; ValueError when it is malformed."""
+    """The `{names}` a str.format template uses; ValueError when it is malformed or when
+    a field has a format spec or conversion (`{interaction:.0}` would cut every name to
+    nothing and make different calls share one file)."""
     import string
 
-    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+    names = set()
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conversion:
+            raise ValueError(f"{{{name}}} must be a plain field: no format spec or conversion "
+                             f"({name}:{spec or ''}{'!' + conversion if conversion else ''})")
+        if not name.isidentifier():
+            raise ValueError(f"{{{name}}} is not a field name")
+        names.add(name)
+    return names
 
 
 def load_model(model: type[M], path: Path) -> M:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    data, node = parse_yaml(text, str(path))
+    data, node = parse_yaml(read_text(path), str(path))
     return validate(model, data, node, str(path))

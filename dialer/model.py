@@ -27,7 +27,7 @@ from core.dispositions import Dispositions
 from core.errors import ConfigError
 from core.people import Agent, AgentsConfig
 from core.schedule import Schedule
-from core.yamlconf import parse_yaml, problems_at, validate
+from core.yamlconf import parse_yaml, problems_at, read_text, validate
 from dialer.hours import default_hours, outside_legal_window
 
 Mode = Literal["preview", "progressive", "power", "predictive"]
@@ -243,10 +243,7 @@ class CampaignsConfig(_Strict):
 
 
 def load_campaigns(path: Path, agents: AgentsConfig | None) -> CampaignsConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    text = read_text(path)
     return parse_campaigns(text, str(path), agents)
 
 

@@ -9,6 +9,7 @@ names file, line and field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,8 @@ from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
 from core.safepatterns import unsafe
 from core.schedule import Schedule
-from core.yamlconf import parse_yaml, problems_at, validate
+from core.suggest import did_you_mean
+from core.yamlconf import parse_yaml, problems_at, read_text, validate
 
 
 class _Strict(BaseModel):
@@ -273,10 +275,12 @@ class IvrConfig(_Strict):
         for name in self.nodes:
             node = self.nodes[name]
             if isinstance(node, ScheduleNode) and node.schedule not in self.schedules:
-                problems.append((("nodes", name, "schedule"), f"unknown schedule {node.schedule!r}"))
+                problems.append((("nodes", name, "schedule"), f"unknown schedule "
+                                 f"{node.schedule!r}{did_you_mean(node.schedule, self.schedules)}"))
             for loc, route in self.routes_of(name):
                 if route.goto is not None and route.goto not in self.nodes:
-                    problems.append((("nodes", name, *loc), f"unknown node {route.goto!r}"))
+                    problems.append((("nodes", name, *loc), f"unknown node {route.goto!r}"
+                                     f"{did_you_mean(route.goto, self.nodes)}"))
             for loc, prompt in self.prompts_of(name):
                 for lang, file in _prompt_files(prompt, self.languages):
                     if file not in self.prompts and file not in stock_prompts():
@@ -326,17 +330,22 @@ def _prompt_files(prompt: PromptRef, languages: list[str]) -> list[tuple[str, st
             for lang in languages]
 
 
-def load_ivr(path: Path) -> IvrConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    return parse_ivr(text, str(path))
+def load_ivr(path: Path, shared: Mapping[str, Schedule] | None = None) -> IvrConfig:
+    """`shared`: the center's schedules from hours.yaml, which nodes may name."""
+    text = read_text(path)
+    return parse_ivr(text, str(path), shared)
 
 
-def parse_ivr(text: str, source: str) -> IvrConfig:
+def parse_ivr(text: str, source: str, shared: Mapping[str, Schedule] | None = None) -> IvrConfig:
     data, node = parse_yaml(text, source)
     config = validate(IvrConfig, data, node, source)
+    if shared:
+        twice = [(("schedules", name), "also defined in hours.yaml: define business hours "
+                  "once (hours.yaml) and name them here") for name in config.schedules
+                 if name in shared]
+        if twice:
+            raise ConfigError(problems_at(node, source, twice))
+        config = config.model_copy(update={"schedules": {**shared, **config.schedules}})
     problems = config.check()
     if problems:
         raise ConfigError(problems_at(node, source, problems))

@@ -66,7 +66,10 @@ class IvrService:
     def __init__(self, bus: Bus, ami: AmiClient, store: Store, config: IvrConfig, *,
                  path: Path | None = None, contexts: tuple[str, ...] = (dp.INBOUND,),
                  now: Callable[[], datetime] | None = None, hand_off: bool = False,
-                 payments: PaymentStep | None = None) -> None:
+                 payments: PaymentStep | None = None,
+                 reread: Callable[[], IvrConfig] | None = None) -> None:
+        """`reread`: the menus read again, checked with the rest of the center (hours,
+        queues, skills); without it, ivr.yaml alone."""
         self.bus = bus
         self.ami = ami
         self.store = store
@@ -80,6 +83,7 @@ class IvrService:
         self.hand_off = hand_off
         #: where card data goes (your payment provider's client); nowhere else
         self.payments = payments
+        self.reread = reread
         self._runs: dict[str, asyncio.Task[None]] = {}
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
@@ -97,10 +101,13 @@ class IvrService:
         if self.path is None:
             return False
         try:
-            self.config = load_ivr(self.path)
+            config = self.reread() if self.reread is not None else load_ivr(self.path)
         except ConfigError as exc:
             self.log.error("ivr.reload_rejected", file=str(self.path), problems=exc.problems)
             return False
+        if config == self.config:
+            return False  # nothing changed: nothing to say
+        self.config = config
         self.log.info("ivr.reloaded", file=str(self.path), nodes=len(self.config.nodes))
         return True
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
-from core.yamlconf import parse_yaml, placeholders, problems_at, validate
+from core.yamlconf import parse_yaml, placeholders, problems_at, read_text, validate
 
 NAMING_FIELDS = frozenset({"date", "time", "interaction", "segment", "agent", "queue",
                            "campaign", "number", "kind"})
@@ -137,6 +137,10 @@ class RecordingConfig(_Strict):
                                               f"{sorted(known_campaigns)})"))
         if not self.directory.startswith("/"):
             out.append((("directory",), "must be an absolute path (Asterisk writes there)"))
+        elif _system_directory(self.directory):
+            out.append((("directory",), f"{self.directory!r} is a system directory: give "
+                                        f"recordings their own (e.g. "
+                                        f"/var/spool/asterisk/monitor/centralita)"))
         known_prompts = set(stock_prompts()) | set(self.prompts)
         for pname, p in self.policies.items():
             for i, prompt in enumerate(p.announce):
@@ -149,10 +153,7 @@ class RecordingConfig(_Strict):
 
 def load_recording(path: Path, known_queues: set[str] | None = None,
                    known_campaigns: set[str] | None = None) -> RecordingConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    text = read_text(path)
     data, node = parse_yaml(text, str(path))
     config = validate(RecordingConfig, data, node, str(path))
     problems = problems_at(node, str(path), config.check(known_queues, known_campaigns))
@@ -160,3 +161,13 @@ def load_recording(path: Path, known_queues: set[str] | None = None,
         raise ConfigError(problems)
     return config
 
+
+#: never a recordings directory (retention deletes files under it)
+SYSTEM = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc",
+          "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib",
+          "/var/log", "/var/spool", "/var/spool/asterisk", "/var/lib/asterisk"}
+
+
+def _system_directory(directory: str) -> bool:
+    import posixpath
+    return posixpath.normpath(directory) in SYSTEM

@@ -143,3 +143,13 @@ async def run_engine() -> AsyncIterator[Callable[..., Any]]:
     for engine, task in running:
         engine.stop.set()
         await task
+
+
+def shipped_ivr() -> Any:
+    """config/ivr.yaml as the engine loads it: with the schedules of config/hours.yaml."""
+    from core.schedule import HoursFile
+    from core.yamlconf import load_model
+    from ivr.model import load_ivr
+
+    return load_ivr(ROOT / "config" / "ivr.yaml",
+                    load_model(HoursFile, ROOT / "config" / "hours.yaml").schedules)

@@ -353,8 +353,8 @@ async def dialer(sim: Sim, tmp_path: Path, mqtt_url: str, database_url: str,
 @pytest.fixture
 def center(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The shipped configuration with its own SQLite database."""
-    for name in ("engine.yaml", "ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml",
-                 "campaigns.yaml"):
+    for name in ("engine.yaml", "ivr.yaml", "hours.yaml", "queues.yaml", "agents.yaml",
+                 "recording.yaml", "campaigns.yaml"):
         shutil.copy(ROOT / "config" / name, tmp_path / name)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/c.db")
     return tmp_path

@@ -73,7 +73,8 @@ def test_bad_cli_arguments_are_rejected(capsys: pytest.CaptureFixture[str]) -> N
 def test_demo_serves_synthetic_callers_and_prints_live_status(
         tmp_path: Path, mqtt_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(ROOT / "config" / "engine.yaml", tmp_path / "engine.yaml")
-    for name in ("ivr.yaml", "queues.yaml", "agents.yaml", "recording.yaml", "campaigns.yaml"):
+    for name in ("ivr.yaml", "hours.yaml", "queues.yaml", "agents.yaml", "recording.yaml",
+                 "campaigns.yaml"):
         shutil.copy(ROOT / "config" / name, tmp_path / name)
     text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 20.0")
     text = text.replace("status_every: 1.0", "status_every: 0.2")

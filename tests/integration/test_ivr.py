@@ -17,13 +17,19 @@ from structlog.testing import capture_logs
 
 from app.engine import Engine
 from core.events import CallRouted, CallStepped
-from core.settings import AmiSettings, DatabaseSettings, IvrSettings, MqttSettings, Settings
+from core.settings import (
+    AmiSettings,
+    DatabaseSettings,
+    HoursSettings,
+    IvrSettings,
+    MqttSettings,
+    Settings,
+)
 from core.store import Store
-from ivr.model import load_ivr
 from sim.endpoints import caller
 from sim.pbx import Channel, Pbx
 from sim.server import AmiServer
-from tests.conftest import ROOT, until
+from tests.conftest import ROOT, shipped_ivr, until
 
 Sim = tuple[Pbx, AmiServer]
 OPEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Madrid
@@ -86,7 +92,8 @@ async def rig(sim: Sim, tmp_path: Path,
         settings = Settings(
             ami=AmiSettings(url=f"ami://centralita:centralita-secret@127.0.0.1:{server.port}"),
             database=DatabaseSettings(url=db), mqtt=MqttSettings(enabled=False),
-            ivr=IvrSettings(file=str(ivr_file)))
+            ivr=IvrSettings(file=str(ivr_file)),
+            hours=HoursSettings(file=str(ROOT / "config" / "hours.yaml")))  # `office`
         started = time.monotonic()
         engine = Engine(settings, calendar=lambda: now.fromtimestamp(
             now.timestamp() + (time.monotonic() - started) * pbx.clock.speed, UTC))
@@ -285,7 +292,7 @@ def test_run_refuses_to_start_with_a_broken_ivr(tmp_path: Path,
     assert main(["--config", str(tmp_path), "run"]) == 1
     assert f"{tmp_path / 'ivr.yaml'}:2: nodes: Dictionary should have at least 1 item" in \
         capsys.readouterr().err
-    assert load_ivr(ROOT / "config" / "ivr.yaml")  # and the shipped one is fine
+    assert shipped_ivr()  # and the shipped one is fine
 
 
 async def test_a_ticket_number_is_checked_in_the_store_and_read_back_as_a_number(

@@ -33,8 +33,13 @@ def problems(tmp_path: Path, queues: str = QUEUES, agents: str = AGENTS) -> list
 
 
 def test_the_shipped_queues_and_agents_are_valid() -> None:
-    config = load_acd(ROOT / "config" / "queues.yaml", ROOT / "config" / "agents.yaml")
+    from core.schedule import HoursFile
+    from core.yamlconf import load_model
+
+    hours = load_model(HoursFile, ROOT / "config" / "hours.yaml").schedules
+    config = load_acd(ROOT / "config" / "queues.yaml", ROOT / "config" / "agents.yaml", hours)
     assert config.queues["support"].rules("support").steps[0].min_level == 2
+    assert config.hours == hours["office"]  # `hours: office`, from hours.yaml
 
 
 def test_unknown_skill_names_file_and_line(tmp_path: Path) -> None:

@@ -19,12 +19,12 @@ from ivr.machine import (
     start,
     step,
 )
-from ivr.model import IvrConfig, load_ivr
-from tests.conftest import ROOT
+from ivr.model import IvrConfig
+from tests.conftest import shipped_ivr
 
 OPEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Madrid
 CLOSED = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # Sunday
-CONFIG = load_ivr(ROOT / "config" / "ivr.yaml")
+CONFIG = shipped_ivr()
 ANON = Caller("+34911000000", "100")
 
 

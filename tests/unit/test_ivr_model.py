@@ -7,8 +7,8 @@ import pytest
 from core.errors import ConfigError
 from core.schedule import Schedule, is_open
 from ivr.machine import luhn_ok
-from ivr.model import load_ivr, parse_ivr
-from tests.conftest import ROOT
+from ivr.model import parse_ivr
+from tests.conftest import shipped_ivr
 
 BASE = """\
 default_menu: main
@@ -29,7 +29,7 @@ def problems(text: str) -> list[str]:
 
 
 def test_the_shipped_ivr_is_valid() -> None:
-    config = load_ivr(ROOT / "config" / "ivr.yaml")
+    config = shipped_ivr()
     assert {"hours", "main", "account", "welcome", "closed"} <= set(config.nodes)
     assert config.languages == ["en", "es"]
 
