@@ -220,9 +220,8 @@ def check_config(directory: Path) -> int:
 
 
 def _run(settings: Settings) -> int:
-    from app.engine import Engine, NeverConnected
-
     from app.center import load_center
+    from app.engine import Engine, NeverConnected
 
     configure_logging(settings.log.level)
     load_center(settings)  # a broken center is reported whole before anything else
