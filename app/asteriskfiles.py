@@ -29,6 +29,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("dir", type=Path)
     p.add_argument("--address", help="this server's SIP address (transport bind)")
     p.add_argument("--carrier", help="the carrier's SIP addresses, a network (e.g. 198.51.100.0/28)")
+    p.add_argument("--phones", action="append", default=[],
+                   help="a network desk phones may use (repeatable; default: 10.0.0.0/8 and "
+                        "192.168.0.0/16)")
     p.add_argument("--ami-host", default="127.0.0.1", help="where the engine reaches AMI")
 
 
@@ -39,6 +42,7 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
             ipaddress.ip_address(args.address)
         if args.carrier:
             ipaddress.ip_network(args.carrier, strict=False)
+        networks = [str(ipaddress.ip_network(n, strict=False)) for n in args.phones]
     except ValueError as exc:
         print(f"centralita: {exc}", file=sys.stderr)
         return 1
@@ -70,6 +74,8 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
         text = text.replace("bind = 192.0.2.10:5060", f"bind = {args.address}:5060")
     if args.carrier:
         text = text.replace("198.51.100.0/28", args.carrier)
+    if networks:
+        text = _phones(text, networks)
     manager = PLACEHOLDER.sub(secret, (ETC / "manager.conf").read_text(encoding="utf-8"))
     ami_secret = re.search(r"^secret = (\S+)", manager, re.M)
     assert ami_secret is not None
@@ -85,6 +91,22 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
               "--carrier)", file=out)
     print(f"AMI_URL=ami://centralita:{ami_secret.group(1)}@{args.ami_host}:5038", file=out)
     return 0
+
+
+def _phones(text: str, networks: list[str]) -> str:
+    """Each run of lines marked PHONES (one key) becomes one line per network given."""
+    out: list[str] = []
+    previous = ""
+    for line in text.splitlines():
+        if "; PHONES" not in line:
+            out.append(line)
+            previous = ""
+            continue
+        key = line.split("=")[0].strip()
+        if key != previous:
+            out += [f"{key} = {n}   ; PHONES" for n in networks]
+        previous = key
+    return "\n".join(out) + "\n"
 
 
 def _private(path: Path, text: str) -> None:

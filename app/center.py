@@ -105,12 +105,11 @@ def cross_check(ivr: IvrConfig, ivr_path: Path, acd: AcdConfig | None, queues_pa
         routes.append((("operator",), ivr.operator))
     for loc, route in routes:
         # (without an ACD the IVR parks queued callers itself: any queue name will do)
-        if route.queue is not None and acd is not None:
-            if route.queue not in acd.queues:
-                found.append((loc, f"unknown queue {route.queue!r}"
-                                   f"{did_you_mean(route.queue, acd.queues)} (queues.yaml has "
-                                   f"{', '.join(sorted(acd.queues))})"))
-                continue
+        if route.queue is not None and acd is not None and route.queue not in acd.queues:
+            found.append((loc, f"unknown queue {route.queue!r}"
+                               f"{did_you_mean(route.queue, acd.queues)} (queues.yaml has "
+                               f"{', '.join(sorted(acd.queues))})"))
+            continue
         if route.agent is not None and acd is not None and route.agent not in agent_ids:
             found.append((loc, f"unknown agent {route.agent!r}{did_you_mean(route.agent, agent_ids)}"))
         if route.skills and acd is not None:

@@ -196,7 +196,7 @@ def test_asterisk_config_generates_every_secret_and_a_hardened_edge(
         center: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "etc"
     assert main(["--config", str(center), "asterisk-config", str(out), "--address", "10.1.1.5",
-                 "--carrier", "203.0.113.0/29"]) == 0
+                 "--carrier", "203.0.113.0/29", "--phones", "10.20.0.0/16"]) == 0
     printed = capsys.readouterr().out
     pjsip, manager = (out / "pjsip.conf").read_text(), (out / "manager.conf").read_text()
     assert "CHANGE-ME" not in pjsip + manager
@@ -205,7 +205,10 @@ def test_asterisk_config_generates_every_secret_and_a_hardened_edge(
     for name in ("pjsip.conf", "manager.conf", "phones.csv"):
         assert (out / name).stat().st_mode & 0o077 == 0  # nobody else may read them
     trunk = pjsip.split("[trunk]\ntype = endpoint")[1].split("\n[")[0]
-    assert "identify_by = ip" in trunk and "acl = acl-trunk" in trunk
+    assert "identify_by = ip" in trunk and "permit = 203.0.113.0/29" in trunk
+    assert "deny = 0.0.0.0/0.0.0.0" in trunk
+    # the global ACL, the phones' endpoints and where they may register: each names it
+    assert pjsip.count("permit = 10.20.0.0/16") == 3 and "permit = 10.0.0.0" not in pjsip
     assert "bind = 10.1.1.5:5060" in pjsip and "0.0.0.0:5060" not in pjsip
     assert "permit = 203.0.113.0/29" in pjsip and "match = 203.0.113.0/29" in pjsip
     phones = (out / "phones.csv").read_text().splitlines()[1:]
