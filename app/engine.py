@@ -47,6 +47,18 @@ from web.feed import LiveFeed
 from web.server import WebServer
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("centralita")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+VERSION = _version()
+
+
 class NeverConnected(Exception):
     """`run` gave up: Asterisk was never reachable within `ami.give_up_after`."""
 
@@ -67,8 +79,10 @@ class Engine:
         self.registry = Registry(self.bus, time.time)
         self.topics = Topics(settings.mqtt.prefix) if settings.mqtt.enabled else None
         self.calllog = CallLog(self.bus, self.store, self.journal, self.topics)
+        self.started_at = time.time()
         self.publisher = OutboxPublisher(settings.mqtt, self.store, self.journal,
-                                         backoff_max=settings.mqtt.retry_max)
+                                         backoff_max=settings.mqtt.retry_max, topics=self.topics,
+                                         version=VERSION, started_at=self.started_at)
         self.directory = center.directory
         #: the wallboard's live data: the same snapshots that go to MQTT (web/feed.py)
         self.feed: LiveFeed | None = None
@@ -274,12 +288,9 @@ class Engine:
             await self.ami.close()
         with contextlib.suppress(TimeoutError):
             await self.journal.drain(10.0)
-        # Give the publisher a moment to flush what the journal just wrote.
-        deadline = time.monotonic() + 2.0
-        while self.publisher.connected and time.monotonic() < deadline:
-            if not await self.store.pending_outbox(1):
-                break
-            await asyncio.sleep(0.05)
+        # The publisher flushes what the journal just wrote, clears the retained snapshots
+        # and says offline: nothing stale is left for a wallboard to believe.
+        await self.publisher.close()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -21,7 +21,7 @@ import aiomqtt
 import structlog
 
 from core.commands import Commands
-from core.payloads import Reply
+from core.payloads import EngineStatus, Reply
 from core.settings import MqttSettings
 from core.store import Journal, Store
 from core.topics import CommandTopic, Topics
@@ -67,8 +67,14 @@ def _shape(data: Any) -> str | None:
 
 
 class OutboxPublisher:
+    """Publishes the outbox in order, the latest snapshots retained, and the engine's own
+    status: online when connected, offline (retained, by the broker's last will) when the
+    link dies, offline with every snapshot cleared on a clean stop. At the first connect
+    the snapshots an earlier run left retained are cleared before fresh ones go out."""
+
     def __init__(self, settings: MqttSettings, store: Store, journal: Journal, *,
-                 poll: float = 1.0, backoff_max: float = 10.0) -> None:
+                 poll: float = 1.0, backoff_max: float = 10.0, topics: Topics | None = None,
+                 version: str = "", started_at: float = 0.0) -> None:
         self.settings = settings
         self.store = store
         self.journal = journal
@@ -78,6 +84,14 @@ class OutboxPublisher:
         self.connected = False
         #: state snapshots (queue stats): latest per topic, published retained, not stored
         self.live: dict[str, str] = {}
+        self.topics = topics
+        self.version = version
+        self.started_at = started_at
+        #: every snapshot topic published retained (cleared at a clean stop)
+        self.retained: set[str] = set()
+        self._cleared = False  # an earlier run's snapshots, at the first connect
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
         self.log = structlog.get_logger("mqtt").bind(broker=settings.safe_url)
 
     def publish_live(self, topic: str, payload: str) -> None:
@@ -90,11 +104,17 @@ class OutboxPublisher:
         delay = 0.5
         while True:
             try:
-                async with connect(self.settings, "outbox") as client:
+                async with connect(self.settings, "outbox", will=self._will()) as client:
                     self.connected = True
                     delay = 0.5
                     self.log.info("mqtt.connected")
+                    await self._status(client, "online")
+                    if not self._cleared:
+                        await self._clear_stale(client)
                     await self._pump(client)
+                    if self._stopping.is_set():
+                        await self._farewell(client)
+                        return
             except aiomqtt.MqttError as exc:
                 if self.connected:
                     self.log.warning("mqtt.disconnected", error=str(exc))
@@ -105,18 +125,73 @@ class OutboxPublisher:
             await asyncio.sleep(delay)
             delay = min(self.backoff_max, delay * 2)
 
+    def _will(self) -> aiomqtt.Will | None:
+        if self.topics is None:
+            return None
+        return aiomqtt.Will(self.topics.engine_status(), self._status_payload(
+            "offline", "connection lost"), qos=1, retain=True)
+
+    def _status_payload(self, status: str, reason: str = "") -> str:
+        return EngineStatus(status=status, version=self.version, started_at=self.started_at,
+                            at=time.time(), reason=reason).encode()  # type: ignore[arg-type]
+
+    async def _status(self, client: aiomqtt.Client, status: str, reason: str = "") -> None:
+        if self.topics is not None:
+            await client.publish(self.topics.engine_status(), self._status_payload(status, reason),
+                                 qos=1, retain=True)
+
+    async def _clear_stale(self, client: aiomqtt.Client, listen: float = 0.5) -> None:
+        """Snapshots left retained by an earlier run: cleared (the fresh ones follow)."""
+        if self.topics is None:
+            self._cleared = True
+            return
+        stale: set[str] = set()
+        for wildcard in self.topics.snapshots():
+            await client.subscribe(wildcard, qos=0)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(listen):
+                async for message in client.messages:
+                    if message.retain and message.payload:
+                        stale.add(str(message.topic))
+        for wildcard in self.topics.snapshots():
+            await client.unsubscribe(wildcard)
+        for topic in stale - set(self.live):
+            await client.publish(topic, b"", qos=1, retain=True)
+        self._cleared = True
+        if stale:
+            self.log.info("mqtt.stale_cleared", count=len(stale - set(self.live)))
+
+    async def _farewell(self, client: aiomqtt.Client) -> None:
+        """A clean stop: every snapshot cleared, the engine said offline."""
+        for topic in sorted(self.retained):
+            await client.publish(topic, b"", qos=1, retain=True)
+        await self._status(client, "offline", "stopped")
+        self.log.info("mqtt.offline", snapshots_cleared=len(self.retained))
+        self._stopped.set()
+
+    async def close(self, timeout: float = 3.0) -> None:
+        """Say offline and clear the snapshots (if connected), then stop."""
+        self._stopping.set()
+        self.journal.outbox_ready.set()
+        if self.connected:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout)
+
     async def _pump(self, client: aiomqtt.Client) -> None:
-        while True:
+        while not self._stopping.is_set() or self.live:
             while self.live:
                 topic = next(iter(self.live))
                 payload = self.live.pop(topic)
                 try:
                     await client.publish(topic, payload, qos=0, retain=True)
+                    self.retained.add(topic)
                 except aiomqtt.MqttError:
                     self.live.setdefault(topic, payload)  # unless a newer one came meanwhile
                     raise
             batch = await self.store.pending_outbox(200)
             if not batch:
+                if self._stopping.is_set():
+                    return
                 self.journal.outbox_ready.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.journal.outbox_ready.wait(), self.poll)

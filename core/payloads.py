@@ -1,7 +1,9 @@
 """What the engine publishes on MQTT: one versioned model per message kind.
 
-Every payload carries `v` (its version). Times: `at` on call events is ISO 8601 in UTC;
-agent and queue snapshots carry epoch seconds (`at`, `since`). `centralita schema mqtt`
+Every payload carries `v` (its version). Times, everywhere, are seconds since 1970 in UTC
+(a JSON number with fractions: `at`, `since`, `started_at`, ...), one format for every
+consumer to parse; snapshots (retained) carry the `at` they were taken, so a reader can
+tell a fresh figure from an old one. `centralita schema mqtt`
 prints these models as JSON Schema with the topics they go to (core/topics.py).
 """
 
@@ -23,12 +25,25 @@ class CallEvent(Payload):
     """`calls/{call_id}/events`: one per call event, in `seq` order (de-duplicate by
     call_id + seq: around a crash a message may come twice)."""
 
-    v: Literal[1] = 1
+    v: Literal[2] = 2  # 2: `at` is epoch seconds like every other time (1: ISO 8601)
     call_id: str
     seq: int
     kind: str
-    at: str
+    at: float
     data: dict[str, Any]
+
+
+class EngineStatus(Payload):
+    """`engine/status` (retained): online with the version and start time while the engine
+    runs; offline when it stops (said by the engine) or when its link dies (the broker's
+    last will). A wallboard or desktop that sees offline knows the rest is not live."""
+
+    v: Literal[1] = 1
+    status: Literal["online", "offline"]
+    version: str
+    started_at: float
+    at: float
+    reason: str = ""  # offline: stopped, connection lost
 
 
 class AgentState(Payload):
@@ -175,7 +190,7 @@ class Reply(Payload):
 
 
 PUBLISHED: dict[str, type[Payload]] = {
-    "call_events": CallEvent, "agent_state": AgentState, "agent_presence": Presence,
+    "engine_status": EngineStatus, "call_events": CallEvent, "agent_state": AgentState, "agent_presence": Presence,
     "agent_screenpop": ScreenPop, "agent_wrapup": WrapupCodes, "queue_stats": QueueStats,
     "agent_preview": LeadOffer, "campaign_stats": CampaignStats,
 }

@@ -142,8 +142,7 @@ class Store:
         async with self.session.begin() as s:
             s.add(CallEventRow(call_id=call_id, seq=seq, kind=kind, at=ts(at), data=data))
             if topic is not None:
-                payload = CallEvent(call_id=call_id, seq=seq, kind=kind,
-                                    at=ts(at).isoformat(), data=data)
+                payload = CallEvent(call_id=call_id, seq=seq, kind=kind, at=at, data=data)
                 s.add(OutboxRow(topic=topic, payload=payload.encode(),
                                 created_at=ts(at)))
 

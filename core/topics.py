@@ -26,6 +26,15 @@ class Topics:
     def call_events(self, call_id: str) -> str:
         return f"{self.prefix}calls/{call_id}/events"
 
+    def engine_status(self) -> str:
+        return f"{self.prefix}engine/status"
+
+    def snapshots(self) -> list[str]:
+        """Wildcards of the retained snapshots the engine publishes (cleared at start and
+        at a clean stop, so nothing stale outlives the engine that wrote it)."""
+        return [f"{self.prefix}queues/+/stats", f"{self.prefix}campaigns/+/stats",
+                f"{self.prefix}agents/+/presence"]
+
     def agent_state(self, agent: str) -> str:
         return f"{self.prefix}agents/{agent}/state"
 
@@ -72,6 +81,7 @@ class Topics:
     def catalogue(self) -> dict[str, str]:
         """The topics with placeholders, for the published contract (`schema mqtt`)."""
         return {
+            "engine_status": self.engine_status(),
             "call_events": self.call_events("{call_id}"),
             "agent_state": self.agent_state("{agent}"),
             "agent_presence": self.agent_presence("{agent}"),

@@ -101,7 +101,7 @@ async def test_a_caller_is_answered_greeted_and_recorded_in_sql_and_mqtt(
     assert topic == f"{prefix}calls/{call_id}/events"
     assert [p["kind"] for _, p in sub.messages] == KINDS
     assert [p["seq"] for _, p in sub.messages] == [1, 2, 3, 4]
-    assert all(p["v"] == 1 for _, p in sub.messages)
+    assert all(p["v"] == 2 and isinstance(p["at"], float) for _, p in sub.messages)
     assert first["data"]["caller_num"] == "+34911234567"
 
     row, events = await stored(database_url, call_id)
