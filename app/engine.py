@@ -26,6 +26,7 @@ from core.calllog import CallLog
 from core.commands import Commands
 from core.errors import ConfigError
 from core.events import CallStarted
+from core.leftovers import Leftovers
 from core.lines import AgentLines
 from core.mqtt import CommandListener, OutboxPublisher
 from core.phone import FeatureCodes, Keypad
@@ -108,6 +109,9 @@ class Engine:
         self.codes = FeatureCodes(dp.AGENTS)
         self.keypad = Keypad(time.time)
         self.resync = Resync(self.registry)
+        # what a stopped or crashed engine left open is closed once Asterisk has said what
+        # is still up (the first resync)
+        self.resync.after.append(Leftovers(self.registry, self.store).resynced)
         ami = settings.ami
         self.ami = AmiClient(
             ami.parsed, on_event=self._on_event, on_ready=self.resync.run,
@@ -137,6 +141,7 @@ class Engine:
                                             self.journal, self.registry, center.recording,
                                             self.directory, settle=settings.recording.settle)
             self.recorder.register(self.commands, self.codes, self.keypad)
+            self.resync.after.append(self.recorder.resynced)
             self._starts.append(self.recorder.start)
             self._tasks.append(self.recorder.tasks)
         if center.acd is not None:

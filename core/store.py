@@ -252,6 +252,30 @@ class Store:
                                    .order_by(OutboxRow.id).limit(limit))
             return [(int(r[0]), r[1], r[2]) for r in rows]
 
+    async def close_unseen(self, live: set[str], at: float) -> list[str]:
+        """Calls the store has open that Asterisk no longer has (they ended while the engine
+        was down or stopping): closed at the time they were last seen, with the outcome
+        `engine_stopped` when they had none, and a `call.ended` event that says so."""
+        async with self.session.begin() as s:
+            rows = list(await s.scalars(select(Interaction).where(Interaction.ended_at.is_(None))))
+            closed: list[str] = []
+            for row in rows:
+                if row.id in live:
+                    continue
+                last = await s.scalar(select(func.max(CallEventRow.at))
+                                      .where(CallEventRow.call_id == row.id))
+                seen = last or row.entered_at
+                seen_at = seen.timestamp() if seen.tzinfo else seen.replace(tzinfo=UTC).timestamp()
+                row.ended_at = ts(seen_at)
+                row.outcome = row.outcome or "engine_stopped"
+                seq = await s.scalar(select(func.max(CallEventRow.seq))
+                                     .where(CallEventRow.call_id == row.id))
+                s.add(CallEventRow(call_id=row.id, seq=(seq or 0) + 1, kind="call.ended",
+                                   at=ts(at), data={"outcome": "engine_stopped",
+                                                    "last_seen": round(seen_at, 3)}))
+                closed.append(row.id)
+            return closed
+
     async def outbox_backlog(self) -> int:
         """Messages stored and not yet published (a metric)."""
         async with self.session() as s:

@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
@@ -119,6 +120,10 @@ def export_path(config: RecordingConfig, rec_id: int, to: Path | None) -> Path:
     return target
 
 
+#: a segment still `recording` this long after it began is stuck (no call lasts so long)
+STUCK_HOURS = 6.0
+
+
 async def verify(desk: Desk, f: Filters) -> int:
     """Rows whose file is missing or whose checksum changed; missing ones are marked so."""
     await desk.allow("verify", "", day=f.day)
@@ -127,6 +132,18 @@ async def verify(desk: Desk, f: Filters) -> int:
     bad = 0
     rows = await desk.index.find(f)
     for r in rows:
+        if r.status == "recording":
+            started = r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC)
+            hours = (time.time() - started.timestamp()) / 3600
+            if await desk.index.call_over(r.interaction_id) or hours > STUCK_HOURS:
+                bad += 1  # nobody will close it but the engine's next start
+                desk.say(f"STUCK    {r.id} {r.path} (still 'recording' {hours:.1f} h after it "
+                         f"began; its call is over: the engine's next start closes it)")
+            else:
+                desk.say(f"OPEN     {r.id} {r.path} (recording since {started:%Y-%m-%d %H:%M} "
+                         f"UTC: a call in progress, or one the engine missed while it was down; "
+                         f"its next start closes those)")
+            continue
         if r.status not in ("complete", "missing"):
             continue
         local = desk.local(r.path)

@@ -112,6 +112,18 @@ class RecordingIndex:
         async with self.store.session() as s:
             return list(await s.scalars(q))
 
+    async def call_over(self, call_id: str) -> bool:
+        """The recording's call has ended (or has no row at all)."""
+        async with self.store.session() as s:
+            row = await s.get(Interaction, call_id)
+            return row is None or row.ended_at is not None
+
+    async def unfinished(self) -> list[RecordingRow]:
+        """Segments still marked `recording`."""
+        async with self.store.session() as s:
+            return list(await s.scalars(select(RecordingRow)
+                                        .where(RecordingRow.status == "recording")))
+
     async def purgeable(self) -> Sequence[RecordingRow]:
         async with self.store.session() as s:
             return list(await s.scalars(select(RecordingRow).where(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class RecorderService:
         self.index = index
         self.journal = journal
         self.registry = registry
+        self.leftovers_done = False  # segments an earlier run left open: closed once
         self.config = config
         self.people = directory
         self.clock = clock
@@ -276,6 +277,31 @@ class RecorderService:
 
     def local_path(self, path: str) -> Path:
         return local_path(self.config, path)
+
+    async def resynced(self, _talking: Mapping[str, str]) -> None:
+        """After a restart: segments still `recording` whose call is no longer up get their
+        size and checksum, or `missing` (their call ended while the engine was away)."""
+        if self.leftovers_done:
+            return
+        self.leftovers_done = True
+        live = set(self.registry.calls)
+        for row in await self.index.unfinished():
+            if row.interaction_id in live:
+                continue
+            seen = self.config.seen_directory
+            size, digest = (None, None) if seen is None else await asyncio.to_thread(
+                file_facts, self.local_path(row.path))
+            if seen is None:
+                fields: dict[str, Any] = {"status": "complete",
+                                          "note": "closed at restart; directory not visible"}
+            elif size is None:
+                fields = {"status": "missing", "note": "closed at restart: no file"}
+            else:
+                fields = {"status": "complete", "size": size, "checksum": digest,
+                          "note": "closed at restart (the call ended while the engine was away)"}
+            self.index.submit_update(self.journal, row.interaction_id, row.segment, fields)
+            self.log.info("recording.closed_at_restart", call_id=row.interaction_id,
+                          segment=row.segment, status=fields["status"])
 
     def _save(self, seg: Segment, **fields: Any) -> None:
         self.index.submit_update(self.journal, seg.call_id, seg.number, fields)

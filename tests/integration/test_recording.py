@@ -554,3 +554,53 @@ async def test_card_data_is_handed_to_the_payment_step_and_kept_nowhere(
     agi = [str(m.get("Command")) for m in rig.server.received if m.get("Action") == "AGI"]
     assert not leaks(" ".join(agi)), "card digits sent over AMI"
     assert any(c.startswith("SAY DIGITS 1111 ") for c in agi)  # read back: last four only
+
+
+async def test_a_call_that_ends_while_the_engine_is_down_is_closed_at_the_next_start(
+        rec: Callable[..., Awaitable[Rig]], run_engine: Callable[..., Any]) -> None:
+    from sqlalchemy import select as sql_select
+
+    from core.models import CallEventRow, Interaction
+
+    rig = await rec({"agent1001": Endpoint(answer_after=0.5, talk_time=None)})
+    ch = rig.call(patience=60)
+    await until(lambda: bool(rig.recording()), 15, "recording while they talk")
+    call_id = rig.engine.registry.call_of(ch.name).call_id  # type: ignore[union-attr]
+    rig.engine.stop.set()  # the engine stops (Ctrl-C) with the call up...
+    await until(lambda: not rig.engine.publisher.connected and rig.engine.stop.is_set(), 10, "stop")
+    await asyncio.sleep(0.5)
+    rig.pbx.request_hangup(ch)  # ...and the call ends while it is down
+    await until(lambda: ch.gone, 5, "hang-up")
+    [row] = await rig.rows()
+    assert row.status == "recording"
+    out = io.StringIO()
+    config = load_recording(Path(rig.directory.parent / "recording.yaml"))
+    roles = {"9001": "supervisor"}
+    await commands.with_desk(rig.db, config, roles, "9001", out,
+                               lambda d: commands.verify(d, Filters()))
+    assert f"OPEN     {row.id}" in out.getvalue()  # verify shows it (the call may be up)
+    store = Store(rig.db)
+    try:
+        async with store.session() as s:
+            assert (await s.get(Interaction, call_id)).ended_at is None  # type: ignore[union-attr]
+    finally:
+        await store.close()
+    again = Engine(rig.engine.settings)  # the next start
+    await run_engine(again)
+    await until(lambda: again.resync.count >= 1, 10, "the first resync")
+    await again.journal.drain()
+    await asyncio.sleep(0.5)
+    await again.journal.drain()
+    store = Store(rig.db)
+    try:
+        async with store.session() as s:
+            closed = await s.get(Interaction, call_id)
+            last = (await s.scalars(sql_select(CallEventRow).where(CallEventRow.call_id == call_id)
+                                    .order_by(CallEventRow.seq.desc()))).first()
+    finally:
+        await store.close()
+    assert closed is not None and closed.ended_at is not None
+    assert closed.outcome in ("answered", "engine_stopped")  # kept when it had one
+    assert last is not None and last.kind == "call.ended" and last.data["outcome"] == "engine_stopped"
+    [row] = await rig.rows()
+    assert row.status == "complete" and row.size is not None and "restart" in row.note
