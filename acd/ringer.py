@@ -232,6 +232,9 @@ class Ringer:
         self.ports.step(item.call_id, "acd.connected", {
             "agent": agent_id, "queue": item.queue, "wait": round(now - item.entered, 3),
             "line": line}, at=now)
+        # answered from now on (a later transfer or survey may say more); the call's end
+        # event then says the same as its row
+        self.ports.data(item.call_id, {}, outcome="answered", at=now)
         self.ports.update(item.call_id, connected_at=now, agent=agent_id,
                           wait_s=round(now - item.entered, 3))
 

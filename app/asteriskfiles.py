@@ -26,7 +26,7 @@ def add_parsers(sub: Any) -> None:
                     "(the hardened example: trunk matched by IP only, ACLs, an endpoint per "
                     "PJSIP desk phone in agents.yaml with a generated password) and "
                     "DIR/phones.csv (each phone's SIP user and password, mode 0600).")
-    p.add_argument("dir", type=Path)
+    p.add_argument("dir", type=Path, help="where to write the files")
     p.add_argument("--address", help="this server's SIP address (transport bind)")
     p.add_argument("--carrier", help="the carrier's SIP addresses, a network (e.g. 198.51.100.0/28)")
     p.add_argument("--phones", action="append", default=[],

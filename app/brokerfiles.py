@@ -22,7 +22,7 @@ def add_parsers(sub: Any) -> None:
                     "(each person's MQTT password, for their desktop; mode 0600) and "
                     "DIR/engine.password (for mqtt.password_file). Passwords already in "
                     "credentials.csv are kept unless --rotate.")
-    p.add_argument("dir", type=Path)
+    p.add_argument("dir", type=Path, help="where to write the files")
     p.add_argument("--engine-user", default="centralita-engine",
                    help="the engine's broker user (mqtt.username in engine.yaml)")
     p.add_argument("--rotate", action="store_true", help="new passwords for everyone")

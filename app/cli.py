@@ -37,42 +37,70 @@ def _port(value: str) -> int:
     return p
 
 
+ENVIRONMENT = """environment (overrides engine.yaml):
+  AMI_URL             ami://user:secret@host:5038
+  DATABASE_URL        sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db
+  MQTT_URL            mqtt://host:1883 or mqtts://host:8883
+  MQTT_USERNAME, MQTT_PASSWORD_FILE, MQTT_PASSWORD, MQTT_PREFIX
+  HTTP_LISTEN         host:port of the wallboard, reports and /metrics
+  LOG_LEVEL           debug, info, warning, error (debug adds AMI actions and AGI commands)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="centralita", description="Contact-center engine for Asterisk")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG_DIR, help="config directory")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the engine against Asterisk (AMI_URL or engine.yaml)")
-    demo = sub.add_parser("demo", help="engine + simulated PBX + synthetic callers")
+    p = argparse.ArgumentParser(prog="centralita", description="Contact-center engine for Asterisk",
+                                epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG_DIR,
+                   help="config directory (engine.yaml and the files it names; also accepted "
+                        "after the command)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run", help="run the engine against Asterisk (AMI_URL or engine.yaml)",
+        description="Runs the engine against a real Asterisk: exits 1 on a broken center "
+                    "(every problem named) or a CHANGE-ME AMI secret, 2 when Asterisk is not "
+                    "reachable within ami.give_up_after. SIGTERM/SIGINT stop it cleanly, SIGHUP "
+                    "reloads the configuration.", epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo = sub.add_parser("demo", help="engine + simulated PBX + synthetic callers",
+                          epilog=ENVIRONMENT, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--duration", type=_positive, help="stop after this many seconds")
     demo.add_argument("--calls", type=int, help="stop after this many callers have been served")
     demo.add_argument("--rate", type=_positive, help="callers per minute")
-    check = sub.add_parser("check-config", help="validate every YAML file in a directory")
-    check.add_argument("dir", type=Path, nargs="?", default=None)
+    check = sub.add_parser("check-config", help="validate the whole center (every file, every "
+                                                "cross-reference) as run would load it")
+    check.add_argument("dir", type=Path, nargs="?", default=None,
+                       help="the config directory (default: --config)")
     sim = sub.add_parser("sim", help="run the simulated PBX alone")
-    sim.add_argument("--port", type=_port, default=5038)
-    sim.add_argument("--dialplan", type=Path, default=ROOT / "asterisk/etc/extensions.conf")
-    sim.add_argument("--manager", type=Path, default=ROOT / "asterisk/etc/manager.conf")
-    sim.add_argument("--speed", type=_positive, default=1.0)
+    sim.add_argument("--port", type=_port, default=5038, help="AMI port to listen on")
+    sim.add_argument("--dialplan", type=Path, default=ROOT / "asterisk/etc/extensions.conf",
+                     help="extensions.conf to run")
+    sim.add_argument("--manager", type=Path, default=ROOT / "asterisk/etc/manager.conf",
+                     help="manager.conf with the AMI users")
+    sim.add_argument("--speed", type=_positive, default=1.0, help="simulated time per real second")
     db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade"], help="upgrade: run the Alembic migrations")
     rec = sub.add_parser("recordings", help="find, show, fetch, verify, hold and purge recordings")
     rec.add_argument("action", choices=["list", "show", "fetch", "verify", "hold", "release",
-                                        "purge"])
+                                        "purge"],
+                     help="list/show them, fetch a copy, verify files against their checksums, "
+                          "hold/release for legal hold, purge what retention allows")
     rec.add_argument("id", type=_positive_int, nargs="?", help="recording id (show, fetch, hold)")
     rec.add_argument("--user", help="your agent id, if you want it checked (who you are comes "
                                     "from your OS account: os_user in agents.yaml)")
     rec.add_argument("--date", type=_day, help="YYYY-MM-DD (UTC)")
-    rec.add_argument("--agent")
-    rec.add_argument("--queue")
+    rec.add_argument("--agent", help="only this agent's recordings")
+    rec.add_argument("--queue", help="only this queue's recordings")
     rec.add_argument("--number", help="the customer's number")
-    rec.add_argument("--disposition")
-    rec.add_argument("--status", choices=["recording", "complete", "missing", "failed", "deleted"])
-    rec.add_argument("--limit", type=_positive_int, default=100)
+    rec.add_argument("--disposition", help="only calls closed with this disposition code")
+    rec.add_argument("--status", choices=["recording", "complete", "missing", "failed", "deleted"],
+                     help="only recordings in this state")
+    rec.add_argument("--limit", type=_positive_int, default=100, help="at most this many rows")
     rec.add_argument("--to", type=Path, help="fetch: a file name under recording.yaml's "
                                             "export_directory (nowhere else)")
     rec.add_argument("--dry-run", action="store_true", help="purge: only say what would go")
     qa = sub.add_parser("qa", help="score recordings with a QA form; per-agent report")
-    qa.add_argument("action", choices=["score", "report"])
+    qa.add_argument("action", choices=["score", "report"],
+                    help="score: one recording with a form; report: averages per agent")
     qa.add_argument("id", type=_positive_int, nargs="?", help="recording id (score)")
     qa.add_argument("--user", help="your agent id, if you want it checked (who you are comes "
                                    "from your OS account: os_user in agents.yaml)")
@@ -83,15 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("what", choices=["mqtt"], help="mqtt: topics, payloads and commands")
     from app.asteriskfiles import add_parsers as add_asterisk
     from app.brokerfiles import add_parsers as add_acl
+    from app.customers import add_parsers as add_customers
     from app.outbound import add_parsers
     from app.reporting import add_parsers as add_report
     from app.reporting import add_passwd
+    from app.status import add_parsers as add_status
 
     add_parsers(sub)
     add_report(sub)
     add_passwd(sub)
     add_acl(sub)
     add_asterisk(sub)
+    add_status(sub)
+    add_customers(sub)
+    for command in sub.choices.values():  # `centralita report --config DIR ...` works too
+        command.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                             help="config directory (default: the project's config/)")
     return p
 
 
@@ -140,6 +175,14 @@ def main(argv: list[str] | None = None) -> int:
             from app.reporting import run as report
 
             return report(settings, args)
+        if args.command == "customers":
+            from app.customers import run as customers
+
+            return customers(settings, args)
+        if args.command == "status":
+            from app.status import run as status
+
+            return status(settings, args)
         if args.command == "asterisk-config":
             from app.asteriskfiles import run as asterisk_files
 
@@ -241,13 +284,15 @@ def _run(settings: Settings) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
-    (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / "centralita.log", "a", encoding="utf-8")  # noqa: SIM115
+    files = settings.path(settings.demo.files)
+    assert files is not None
+    files.mkdir(parents=True, exist_ok=True)
+    log = open(files / "centralita.log", "a", encoding="utf-8")  # noqa: SIM115
     configure_logging(settings.log.level, log)
     if args.rate:
         settings = settings.model_copy(update={
             "demo": settings.demo.model_copy(update={"callers_per_minute": args.rate})})
-    print(f"JSON logs: {ROOT / 'var' / 'centralita.log'}")
+    print(f"JSON logs: {(files / 'centralita.log').resolve()}")
     try:
         asyncio.run(run_demo(settings, duration=args.duration, calls=args.calls))
     finally:

@@ -200,7 +200,9 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
     server = AmiServer(pbx, manager.users)
     port = await server.start()
     user, secret = next(iter(manager.users.items()))
-    recordings = ETC.parent.parent / "var" / "recordings"  # the simulated Asterisk writes here
+    files = settings.path(settings.demo.files)
+    assert files is not None
+    recordings = files.resolve() / "recordings"  # the simulated Asterisk writes here
     pbx.monitor_dir = str(recordings)
     settings = settings.model_copy(update={
         "ami": settings.ami.model_copy(update={"url": f"ami://{user}:{secret}@127.0.0.1:{port}"}),
@@ -250,8 +252,9 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
             if engine.acd is not None:
                 pool = engine.pool
                 agents = (f" | queued {engine.acd.waiting():3d} | agents ready "
-                          f"{pool.count('ready')} talking {pool.count('on_call')} "
-                          f"ringing {pool.count('reserved')} wrap-up {pool.count('wrapup')}")
+                          f"{pool.count('ready')} reserved {pool.count('reserved')} "
+                          f"on_call {pool.count('on_call')} wrapup {pool.count('wrapup')} "
+                          f"paused {pool.count('paused')}")  # the states' own names
             if desks is not None:
                 c = desks.counts
                 agents += (f" | closed {c['dispositions']} transfers {c['transfers']} "

@@ -118,6 +118,7 @@ class Engine:
             action_timeout=ami.action_timeout, connect_timeout=ami.connect_timeout,
             ping_interval=ami.ping_interval,
         )
+        self.ami.debug = settings.log.level == "debug"
         self.tagger = CallTagger(self.bus, self.ami)
         self.bus.subscribe(CallStarted, self.codes.started)
         self.ivr: IvrService | None = None

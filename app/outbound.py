@@ -31,8 +31,9 @@ class Refused(Exception):
 
 def add_parsers(sub: Any) -> None:
     leads = sub.add_parser("leads", help="import a campaign's leads; show them by state")
-    leads.add_argument("action", choices=["import", "status"])
-    leads.add_argument("campaign")
+    leads.add_argument("action", choices=["import", "status"],
+                       help="import: a CSV file into the campaign; status: its leads by state")
+    leads.add_argument("campaign", help="the campaign's name in campaigns.yaml")
     leads.add_argument("file", type=Path, nargs="?", help="CSV file (import)")
     leads.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                        help="number=Phone, zone=TZ, priority=Prio, name=Name ... (default: "
@@ -44,17 +45,19 @@ def add_parsers(sub: Any) -> None:
                        help="import the good rows and report the bad ones (default: a bad row "
                             "stops the whole import)")
     dnc = sub.add_parser("dnc", help="the do-not-call list: add, import, check, remove")
-    dnc.add_argument("action", choices=["add", "import", "check", "remove"])
+    dnc.add_argument("action", choices=["add", "import", "check", "remove"],
+                     help="add, check or remove numbers; import: a file of numbers")
     dnc.add_argument("what", nargs="+", help="numbers (add, check, remove) or a file (import: "
                                              "one number per line, or a CSV's first column)")
     dnc.add_argument("--campaign", default="", help="for one campaign (default: all of them)")
-    dnc.add_argument("--note", default="")
+    dnc.add_argument("--note", default="", help="why (kept with the entry)")
     dialer = sub.add_parser("dialer", help="what-if: the pacing against a simulated campaign")
-    dialer.add_argument("action", choices=["simulate"])
-    dialer.add_argument("campaign")
+    dialer.add_argument("action", choices=["simulate"],
+                        help="simulate: each pacing mode against the campaign's own history")
+    dialer.add_argument("campaign", help="the campaign's name in campaigns.yaml")
     dialer.add_argument("--agents", type=_count, help="agents logged in (default: its own)")
-    dialer.add_argument("--hours", type=_hours, default=8.0)
-    dialer.add_argument("--seed", type=_count, default=1)
+    dialer.add_argument("--hours", type=_hours, default=8.0, help="simulated hours")
+    dialer.add_argument("--seed", type=_count, default=1, help="random seed (the same: the same run)")
 
 
 def _count(value: str) -> int:

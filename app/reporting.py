@@ -26,7 +26,7 @@ def add_parsers(sub: Any) -> None:
         "report", help="queue, agent, interval, disposition, callback, campaign and call reports",
         description="Figures are defined in the README (Reports). Dates are the center's "
                     "(engine.yaml reports.timezone); --to is included.")
-    report.add_argument("name", choices=(*NAMES, "all"))
+    report.add_argument("name", choices=(*NAMES, "all"), help="which report (all: every one)")
     report.add_argument("--from", dest="start", metavar="DATE",
                         help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: today)")
     report.add_argument("--to", dest="end", metavar="DATE", help="last day included (default: --from)")
@@ -36,7 +36,8 @@ def add_parsers(sub: Any) -> None:
     report.add_argument("--interval", type=int, choices=(15, 30, 60), default=30,
                         help="minutes per interval (intervals report)")
     report.add_argument("--limit", type=int, default=1000, help="calls report: at most this many rows")
-    report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--format", choices=FORMATS, default="table",
+                        help="table (a terminal), csv, json, xlsx (a sheet per report; needs -o)")
     report.add_argument("--output", "-o", type=Path, help="write here (xlsx needs it)")
 
 

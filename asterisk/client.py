@@ -54,6 +54,10 @@ def _unpack(action: str | Action, headers: Mapping[str, HeaderValue] | None
     return action, headers
 
 
+#: headers never logged in clear
+SECRET_HEADERS = frozenset({"secret", "key", "password"})
+
+
 @dataclass(frozen=True, slots=True)
 class AmiUrl:
     host: str
@@ -169,6 +173,8 @@ class AmiClient:
         self.events = events
         self.on_bytes = on_bytes  # told the size of every read from the socket (benchmarks)
         self.log = structlog.get_logger("ami").bind(ami=str(url))
+        #: LOG_LEVEL=debug: every action sent (AGI commands included) is logged, secrets masked
+        self.debug = False
         self._ids = itertools.count(1)
         self._prefix = f"c{random.randrange(16**6):06x}"
         self._proto: _Protocol | None = None
@@ -412,6 +418,9 @@ class AmiClient:
         fields: dict[str, HeaderValue] = dict(headers or {})
         fields["ActionID"] = action_id
         data = format_action(action, fields)
+        if self.debug:
+            self.log.debug("ami.action", action=action, **{
+                k: "***" if k.lower() in SECRET_HEADERS else v for k, v in fields.items()})
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = _Pending(action, future)
         proto.transport.write(data)

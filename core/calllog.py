@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from core.bus import Bus
 from core.events import CallAnswered, CallDataUpdated, CallEnded, CallRouted, CallStarted, CallStepped
 from core.store import Journal, Store
@@ -17,6 +19,9 @@ class CallLog:
         self.journal = journal
         self.topics = topics
         self._seq: dict[str, int] = {}
+        #: each call's outcome as the services set it (call.ended says the same as its row)
+        self._outcomes: dict[str, str] = {}
+        self.log = structlog.get_logger("calls")
         bus.subscribe(CallStarted, self._started)
         bus.subscribe(CallAnswered, self._answered)
         bus.subscribe(CallStepped, self._stepped)
@@ -27,6 +32,8 @@ class CallLog:
     def _event(self, call_id: str, kind: str, at: float, data: dict[str, Any],
                *, last: bool = False) -> None:
         topic = self.topics.call_events(call_id) if self.topics is not None else None
+        # the same event, under the same name, in the log as in SQL and on MQTT
+        self.log.info(kind, call_id=call_id, **_loggable(data))
 
         async def op() -> None:
             seq = self._seq.get(call_id)
@@ -63,6 +70,9 @@ class CallLog:
         self._event(ev.call_id, ev.kind, ev.at, ev.data)
 
     def _data(self, ev: CallDataUpdated) -> None:
+        if ev.outcome is not None:
+            self._outcomes[ev.call_id] = ev.outcome  # the latest, as the row keeps it
+
         async def op() -> None:
             await self.store.merge_interaction_data(ev.call_id, ev.data, ev.language, ev.outcome)
 
@@ -78,7 +88,9 @@ class CallLog:
         self.journal.submit(f"routed {ev.call_id}", op)
 
     def _ended(self, ev: CallEnded) -> None:
-        outcome = "lost" if ev.lost else "completed"
+        # what the row will say: the outcome a service set (abandoned, answered, ...), else
+        # completed (or lost: the channel vanished while the engine was away)
+        outcome = self._outcomes.pop(ev.call_id, None) or ("lost" if ev.lost else "completed")
         self._event(ev.call_id, "call.ended", ev.at,
                     {"channel": ev.channel, "cause": ev.cause, "outcome": outcome}, last=True)
 
@@ -86,3 +98,22 @@ class CallLog:
             await self.store.end_interaction(ev.call_id, ev.at, cause=ev.cause, outcome=outcome)
 
         self.journal.submit(f"end {ev.call_id}", op)
+
+
+#: fields a log line takes from an event's data (the rest: in SQL and on MQTT)
+LOGGED = ("queue", "agent", "campaign", "outcome", "node", "key", "keys", "wait", "reason",
+          "caller_num", "dnis", "channel", "cause", "code", "from", "to", "segment", "why",
+          "status", "lead", "priority", "position", "target", "route", "digits", "misses")
+
+
+def _loggable(data: dict[str, Any]) -> dict[str, Any]:
+    """A call event's data for one log line: the fields people look for (queue, agent,
+    campaign first), short values only; the event name must not be overwritten."""
+    out: dict[str, Any] = {}
+    for key in LOGGED:
+        value = data.get(key)
+        if value is None or isinstance(value, dict | list):
+            continue
+        out[key if key not in ("from", "to") else f"{key}_"] = value if not isinstance(value, str) \
+            else value[:120]
+    return out

@@ -247,6 +247,9 @@ class HttpSettings(_Strict):
 
 
 class DemoSettings(_Strict):
+    #: where the demo writes its JSON log and the simulated Asterisk's recordings
+    #: (relative to the config directory)
+    files: str = "../var"
     callers_per_minute: float = Field(60.0, gt=0, le=6000)
     speed: float = Field(1.0, gt=0, le=100)
     status_every: float = Field(1.0, gt=0)

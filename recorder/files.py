@@ -42,7 +42,7 @@ async def purge_files(index: RecordingIndex, config: RecordingConfig, *, actor: 
     status `deleted`, and each deletion is in the audit log. Returns the recording ids."""
     log = structlog.get_logger("recorder")
     if config.seen_directory is None:
-        log.warning("recorder.purge_skipped", why="the recordings directory is not visible")
+        log.warning("recording.purge_skipped", why="the recordings directory is not visible")
         return []
     rows = await index.purgeable()
     days = {name: p.retain_days for name, p in config.policies.items()}
@@ -57,11 +57,11 @@ async def purge_files(index: RecordingIndex, config: RecordingConfig, *, actor: 
         try:
             await asyncio.to_thread(local.unlink, True)
         except OSError as exc:
-            log.warning("recorder.delete_failed", recording=rec_id, error=str(exc))
+            log.warning("recording.delete_failed", recording=rec_id, error=str(exc))
             continue
         await index.mark_deleted(rec_id, now)
         await index.audit(now, actor, "delete", str(rec_id), allowed=True,
                           detail={"path": paths[rec_id], "why": "retention"})
-        log.info("recorder.deleted", recording=rec_id, path=paths[rec_id])
+        log.info("recording.deleted", recording=rec_id, path=paths[rec_id])
         done.append(rec_id)
     return done

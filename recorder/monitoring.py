@@ -83,7 +83,7 @@ class Monitoring:
                 caller_id=f"{mode} {agent} <{agent}>"))
             response = await asyncio.wait_for(outcome, 60)
         except (AmiError, TimeoutError) as exc:
-            self.log.warning("recorder.spy_failed", supervisor=supervisor, agent=agent,
+            self.log.warning("recording.spy_failed", supervisor=supervisor, agent=agent,
                              error=str(exc))
             return
         if not response.success:

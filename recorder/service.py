@@ -85,7 +85,7 @@ class RecorderService:
         self.calls: dict[str, str] = {}  # call_id -> kind
         self.by_agent: dict[str, tuple[str, str]] = {}  # agent -> (call_id, agent channel)
         self.by_channel: dict[str, str] = {}  # agent channel -> agent
-        self.tasks = Tasks(structlog.get_logger("recorder"), "recorder.task_failed")
+        self.tasks = Tasks(structlog.get_logger("recorder"), "recording.task_failed")
         self.monitoring = Monitoring(bus, ami, index, journal, directory, self.tasks, clock,
                                      self.by_agent.get)
         self.log = structlog.get_logger("recorder")
@@ -131,7 +131,7 @@ class RecorderService:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            self.log.error("recorder.directory_unwritable", directory=str(seen), error=str(exc))
+            self.log.error("recording.directory_unwritable", directory=str(seen), error=str(exc))
 
     def announcement(self, queue: str) -> list[str]:
         """What a caller hears on entering `queue` under its policy ("calls may be recorded")."""
@@ -214,15 +214,13 @@ class RecorderService:
                                                    "note": f"MixMonitor refused: {exc}"[:300]})
             self.bus.publish(CallStepped(call_id, "recording.failed", now,
                                          {"segment": n, "error": str(exc)[:200]}))
-            self.log.warning("recorder.start_failed", call_id=call_id, error=str(exc))
+            self.log.warning("recording.start_failed", call_id=call_id, error=str(exc))
             return f"Asterisk refused to record: {exc}"
         self.active[call_id] = seg
         self.skipped.pop(call_id, None)
         self.index.submit_start(self.journal, {**fields, "status": "recording"})
         self.bus.publish(CallStepped(call_id, "recording.started", now, {
             "segment": n, "policy": policy_name, "path": decision.path, "agent": agent}))
-        self.log.info("recorder.started", call_id=call_id, agent=agent, queue=queue,
-                      segment=n, path=decision.path)
         if call_id not in self.calls:  # the call ended while Asterisk was starting it
             self._close(seg, "hangup")
         return None
@@ -271,7 +269,7 @@ class RecorderService:
         if size is None:
             self._save(seg, status="missing", note=f"no file at {local} (directory not writable, "
                                                    f"disk full, or never bridged)")
-            self.log.warning("recorder.file_missing", call_id=seg.call_id, path=str(local))
+            self.log.warning("recording.file_missing", call_id=seg.call_id, path=str(local))
             return
         self._save(seg, status="complete", size=size, checksum=digest)
 
@@ -330,7 +328,7 @@ class RecorderService:
             try:
                 await self.ami.send(actions.mixmonitor_mute(seg.channel, bool(seg.muted)))
             except AmiError as exc:
-                self.log.warning("recorder.mute_failed", call_id=call_id, error=str(exc))
+                self.log.warning("recording.mute_failed", call_id=call_id, error=str(exc))
                 (seg.muted.discard if on else seg.muted.add)(reason)
                 return f"Asterisk refused: {exc}"
         if on:
@@ -410,7 +408,7 @@ class RecorderService:
             try:
                 await self.purge(actor="retention")
             except Exception as exc:  # a locked database: the next round tries again
-                self.log.warning("recorder.purge_failed", error=str(exc)[:200])
+                self.log.warning("recording.purge_failed", error=str(exc)[:200])
             await asyncio.sleep(self.config.purge_every)
 
     async def purge(self, *, actor: str, now: float | None = None) -> list[int]:

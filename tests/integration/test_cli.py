@@ -79,6 +79,7 @@ def test_demo_serves_synthetic_callers_and_prints_live_status(
     text = (tmp_path / "engine.yaml").read_text().replace("speed: 1.0", "speed: 20.0")
     text = text.replace("status_every: 1.0", "status_every: 0.2")
     text = text.replace("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0")  # not the user's port
+    text = text.replace("files: ../var", f"files: {tmp_path / 'var'}")  # nor the user's var/
     import os
     import pwd
     account = pwd.getpwuid(os.geteuid()).pw_name  # who runs the tests is the supervisor
@@ -215,3 +216,40 @@ def test_asterisk_config_generates_every_secret_and_a_hardened_edge(
     assert {p.split(",")[0] for p in phones} >= {"PJSIP/agent1001", "PJSIP/super9001", "PJSIP/qa8001"}
     assert len({p.split(",")[2] for p in phones}) == len(phones)  # a password each
     assert main(["--config", str(center), "asterisk-config", str(out), "--address", "nope"]) == 1
+
+
+def test_customers_import_all_or_nothing_then_updates(
+        center: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    cli = ["--config", str(center), "customers", "import"]
+    assert main(["--config", str(center), "db", "upgrade"]) == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phone,name,email,tags\n600 111 222,Ana,ana@example.com,vip;gold\n"
+                   "12,Bad Number,,\n+34600111222,Twice,,\n601 000 000,Eve,not-an-email,\n")
+    assert main([*cli, str(bad), "--map", "number=phone"]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:3: number: '12' is not a valid number in ES" in err
+    assert f"{bad}:4: number +34600111222 is already on line 2" in err
+    assert f"{bad}:5: email: 'not-an-email' is not an e-mail address" in err
+    assert "3 bad row(s); nothing imported" in err
+    with sqlite3.connect(center / "c.db") as db:
+        assert db.execute("select count(*) from customers").fetchone()[0] == 0
+    good = tmp_path / "good.csv"
+    good.write_text("number,name,account,language,tags\n600 111 222,Ana,A-1,es,vip;gold\n"
+                    "+44 20 7946 0958,Bob,B-2,en,\n")
+    assert main([*cli, str(good)]) == 0
+    assert "2 row(s): 2 new, 0 updated" in capsys.readouterr().out
+    good.write_text("number,name,account\n600 111 222,Ana Ruiz,A-1\n")
+    assert main([*cli, str(good)]) == 0
+    assert "0 new, 0 updated, 1 already known (--update to change them)" in capsys.readouterr().out
+    assert main([*cli, str(good), "--update"]) == 0
+    assert "0 new, 1 updated" in capsys.readouterr().out
+    with sqlite3.connect(center / "c.db") as db:
+        assert db.execute("select name, tags from customers where number = '+34600111222'"
+                          ).fetchone() == ("Ana Ruiz", '["vip", "gold"]')
+        assert db.execute("select field, old, new from customer_changes").fetchall() == [
+            ("name", "Ana", "Ana Ruiz")]
+    (tmp_path / "latin1.csv").write_bytes("number,name\n600111222,Jos\xe9\n".encode("latin-1"))
+    assert main([*cli, str(tmp_path / "latin1.csv")]) == 1
+    assert "latin1.csv" in capsys.readouterr().err

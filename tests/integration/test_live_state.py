@@ -61,12 +61,23 @@ async def test_online_snapshots_then_offline_and_nothing_stale(
     stats = now[f"{prefix}queues/support/stats"]
     assert abs(stats["at"] - time.time()) < 30  # a snapshot says when it was taken
     assert f"{prefix}agents/1001/presence" in now
+    from app.status import gather, render
+    state = await gather(rig.engine.settings, 0.7)  # what `centralita status` shows
+    assert state["engine"]["status"] == "online" and state["database"] is True
+    assert state["queues"]["support"]["waiting"] == 0 and "1001" in state["agents"]
+    import io
+    shown = io.StringIO()
+    render(state, time.time(), shown)
+    assert "engine    online" in shown.getvalue() and "support" in shown.getvalue()
     rig.engine.stop.set()  # a clean stop
     await until(lambda: not rig.engine.publisher.connected, 15, "the engine to leave")
     after = await retained(mqtt_url, f"{prefix}#")
     assert list(after) == [f"{prefix}engine/status"], after  # every snapshot cleared
     assert after[f"{prefix}engine/status"]["status"] == "offline"
     assert after[f"{prefix}engine/status"]["reason"] == "stopped"
+    shown = io.StringIO()
+    render(await gather(rig.engine.settings, 0.5), time.time(), shown)
+    assert "OFFLINE" in shown.getvalue() and "not live" in shown.getvalue()
 
 
 async def test_a_killed_engine_is_offline_by_its_last_will(tmp_path: Path, mqtt_url: str) -> None:

@@ -497,7 +497,7 @@ async def test_an_unwritable_recordings_directory_is_reported_at_start(
     blocker.write_text("not a directory")
     with capture_logs() as logs:
         await rec(recording=RECORDING.replace("directory: DIR", f"directory: {blocker}/monitor"))
-    [event] = [e for e in logs if e["event"] == "recorder.directory_unwritable"]
+    [event] = [e for e in logs if e["event"] == "recording.directory_unwritable"]
     assert event["directory"] == f"{blocker}/monitor" and event["log_level"] == "error"
 
 
