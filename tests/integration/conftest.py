@@ -248,10 +248,11 @@ ALWAYS = ('{timezone: UTC, weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], 
 def campaign_yaml(mode: str = "progressive", agents: str = '["1001", "1002"]', **extra: str) -> str:
     """campaigns.yaml with one campaign, `sales`, callable at any hour (tests run at any
     time), `extra` as more of its fields (YAML flow values)."""
-    lines = [f"    {k}: {v}" for k, v in extra.items()]
+    fields = {"ring_timeout": "15", "wrapup": "1", **extra}  # extra overrides (no key twice)
+    lines = [f"    {k}: {v}" for k, v in fields.items()]
     return "\n".join([
         "region: US", "campaigns:", "  sales:", f"    mode: {mode}", f"    agents: {agents}",
-        '    caller_id: "Acme <+12025550100>"', "    ring_timeout: 15", "    wrapup: 1",
+        '    caller_id: "Acme <+12025550100>"',
         f"    hours: {ALWAYS}",
         '    hours_override: "tests run at any hour; the fake customers do not mind"',
         '    safe_harbour: {prompt: vm-goodbye, identity: Acme Corp, callback_number: '

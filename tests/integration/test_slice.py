@@ -4,11 +4,9 @@ prompt and hangs up; the interaction and its events land in SQL and on a real Mo
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Any
 
-import aiomqtt
 from structlog.testing import capture_logs
 
 from app.engine import Engine
@@ -18,6 +16,7 @@ from sim.endpoints import caller
 from sim.pbx import Pbx
 from sim.server import AmiServer
 from tests.conftest import free_port, start_mosquitto, until
+from tests.integration.conftest import Subscriber
 
 Sim = tuple[Pbx, AmiServer]
 KINDS = ["call.started", "call.answered", "prompt.played", "call.ended"]
@@ -35,38 +34,6 @@ def settings_for(server: AmiServer, database_url: str, mqtt_url: str, prefix: st
     )
 
 
-class Subscriber:
-    """A real MQTT subscriber collecting every message under a prefix."""
-
-    def __init__(self, mqtt_url: str, prefix: str) -> None:
-        host, port = mqtt_url.removeprefix("mqtt://").split(":")
-        self.host, self.port, self.prefix = host, int(port), prefix
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self.ready = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        async with aiomqtt.Client(self.host, self.port) as client:
-            await client.subscribe(f"{self.prefix}#", qos=1)
-            self.ready.set()
-            async for msg in client.messages:
-                assert isinstance(msg.payload, bytes)
-                try:
-                    body = json.loads(msg.payload)
-                except ValueError:
-                    body = {"raw": msg.payload.decode("utf-8", "replace")}
-                self.messages.append((str(msg.topic), body))
-
-    async def __aenter__(self) -> Subscriber:
-        self.task = asyncio.ensure_future(self._run())
-        await asyncio.wait_for(self.ready.wait(), 10)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.task is not None
-        self.task.cancel()
-
-
 async def stored(database_url: str, call_id: str) -> tuple[Any, list[Any]]:
     store = Store(database_url)
     try:
@@ -80,7 +47,7 @@ async def test_a_caller_is_answered_greeted_and_recorded_in_sql_and_mqtt(
     pbx, server = sim
     prefix = f"t{uuid.uuid4().hex[:8]}/"
     engine = Engine(settings_for(server, database_url, mqtt_url, prefix))
-    async with Subscriber(mqtt_url, prefix) as sub:
+    async with Subscriber(mqtt_url, prefix, topic="calls/#") as sub:
         task = asyncio.ensure_future(engine.run(install_signals=False))
         await engine.ami.wait_ready(10)
         ch = pbx.incoming_call(trunk="trunk", context="centralita-in", dnis="100",
@@ -135,7 +102,7 @@ async def test_outbox_holds_events_while_the_broker_is_down_and_across_a_restart
 
     broker = start_mosquitto(port)
     try:
-        async with Subscriber(url, prefix) as sub:
+        async with Subscriber(url, prefix, topic="calls/#") as sub:
             second = Engine(settings_for(server, database_url, url, prefix))
             task = asyncio.ensure_future(second.run(install_signals=False))
             await until(lambda: len(sub.messages) >= 3 * len(KINDS), timeout=15,
