@@ -96,6 +96,27 @@ class Router:
             raise KeyError(f"agent {agent_id}: unknown queue(s) {sorted(unknown)}")
         self.agents[agent_id] = Agent(agent_id, dict(skills), dict(queues))
 
+    def update_agent(self, agent_id: str, skills: Mapping[str, int],
+                     queues: Mapping[str, int]) -> None:
+        """New skills and queues for an agent (a reload), keeping their day's figures and
+        idle time; a ready agent is ready in their new queues at once."""
+        unknown = set(queues) - set(self.rules)
+        if unknown:
+            raise KeyError(f"agent {agent_id}: unknown queue(s) {sorted(unknown)}")
+        a = self.agents[agent_id]
+        a.skills, a.queues = dict(skills), dict(queues)
+        a.version += 1  # the old entries in the ready heaps are stale now
+        if a.ready:
+            for queue, penalty in a.queues.items():
+                heapq.heappush(self._ready[queue], (self._agent_key(queue, a, penalty),
+                                                    next(self._seq), a.id, a.version))
+
+    def set_rules(self, rules: QueueRules) -> None:
+        """A queue's new rules (a reload): for calls that join from now on."""
+        if rules.name not in self.rules:
+            raise KeyError(f"unknown queue {rules.name!r}")
+        self.rules[rules.name] = rules
+
     def set_ready(self, agent_id: str, now: float) -> None:
         a = self.agents[agent_id]
         a.ready = True

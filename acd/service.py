@@ -96,6 +96,26 @@ class AcdService:
         bus.subscribe(CallEnded, self._ended)
         bus.subscribe(CallParked, self._parked)
 
+    def apply(self, config: AcdConfig) -> None:
+        """A reloaded queues.yaml/agents.yaml (same queues and agents, checked by the
+        caller): new decisions use the new rules; calls already waiting or talking keep
+        the ones they started with."""
+        self.config = config
+        for part in (self.figures, self.desk, self.ringer, self.dialback, self.holding,
+                     self.intake, self.transfers, self.consults, self.internal, self.after):
+            part.config = config
+        self.after.surveys.survey = config.survey
+        self.internal.queue_extensions = {q.extension: name for name, q in config.queues.items()
+                                          if q.extension}
+        router = self.state.router
+        for name, queue in config.queues.items():
+            router.set_rules(queue.rules(name))
+        for agent in config.agents:
+            router.update_agent(agent.id, agent.skills, agent.queues)
+        self.figures.members = {q: [a.id for a in config.agents if q in a.queues]
+                                for q in config.queues}
+        self.figures.dirty.update(config.queues)
+
     def register(self, commands: c.Commands, codes: FeatureCodes, keypad: Keypad) -> None:
         """The commands, dialled codes and in-call keys the ACD answers."""
         codes.on_number(self.internal.started)  # a colleague's or a queue's extension

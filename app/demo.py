@@ -233,6 +233,8 @@ async def run_demo(settings: Settings, *, duration: float | None, out: TextIO = 
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, engine.stop.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # as under `run`
+        loop.add_signal_handler(signal.SIGHUP, engine.reload)
     await engine.ami.wait_ready(30)
     traffic_task = asyncio.ensure_future(traffic.run(limit=calls))
     await _announce_web(engine, settings, out)

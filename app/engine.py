@@ -17,13 +17,14 @@ import structlog
 from acd.service import AcdService
 from app.center import load_center, load_dialer
 from app.pages import build_web
+from app.reload import changes, needs_restart
 from asterisk import dialplan as dp
 from asterisk.client import AmiClient
 from asterisk.events import AmiEvent
 from core.agentlog import AgentLog
 from core.bus import Bus
 from core.calllog import CallLog
-from core.commands import Commands
+from core.commands import Commands, ReloadConfig
 from core.errors import ConfigError
 from core.events import CallStarted
 from core.leftovers import Leftovers
@@ -193,6 +194,8 @@ class Engine:
                                  journal=self.journal, bus=self.bus,
                                  ami_ready=lambda: self.ami.ready,
                                  ami_events=lambda: self.registry.events_seen)
+        self.reload_refused: str | None = None  # why the last reload changed nothing
+        self.commands.register(ReloadConfig, self._reload_command)
         self.stop = asyncio.Event()
 
     def _reread_ivr(self) -> IvrConfig:
@@ -232,8 +235,7 @@ class Engine:
             tasks.append(asyncio.ensure_future(self.listener.run()))
         ami_task = asyncio.ensure_future(self.ami.run(stop=self.stop))
         tasks.append(ami_task)
-        if self.ivr is not None and self.ivr.path is not None:
-            tasks.append(asyncio.ensure_future(self._watch(self.ivr.path)))
+        tasks.append(asyncio.ensure_future(self._watch(self.watched())))
         self.log.info("engine.started", ami=str(self.ami.url), database=_safe(self.store.url))
         for start in self._starts:
             start()
@@ -256,26 +258,76 @@ class Engine:
         finally:
             await self._shutdown(tasks)
 
-    async def _watch(self, path: Path, every: float = 2.0) -> None:
-        """Reload when a config file changes on disk (as SIGHUP does)."""
-        def stamp() -> float:
-            try:
-                return path.stat().st_mtime
-            except OSError:
-                return 0.0
+    async def _watch(self, paths: list[Path], every: float = 2.0) -> None:
+        """Reload when a config file changes on disk (as SIGHUP does). Nothing a file
+        holds (bad bytes, a half-written save) can stop the watching."""
+        def stamps() -> list[float]:
+            out = []
+            for path in paths:
+                try:
+                    out.append(path.stat().st_mtime)
+                except OSError:
+                    out.append(0.0)
+            return out
 
-        seen = stamp()
+        seen = stamps()
         while True:
             await asyncio.sleep(every)
-            now = stamp()
+            now = stamps()
             if now != seen:
                 seen = now
-                self.reload()
+                try:
+                    self.reload()
+                except Exception:
+                    self.log.exception("config.reload_failed")
 
-    def reload(self) -> None:
-        """SIGHUP: apply changed YAML if it is valid; keep what runs if it is not."""
-        if self.ivr is not None:
-            self.ivr.reload()
+    def reload(self) -> bool:
+        """SIGHUP or a changed file: the whole center read again and checked; applied only
+        if valid and possible while calls run (all or nothing). Calls already waiting or
+        talking keep the rules they started with; new decisions use the new ones."""
+        self.reload_refused = None
+        try:
+            center = load_center(self.settings)
+        except ConfigError as exc:
+            self.log.error("config.reload_rejected", problems=exc.problems[:20],
+                           count=len(exc.problems))
+            self.reload_refused = "; ".join(exc.problems[:3])
+            return False
+        summary = changes(self.center, center)
+        if not summary:
+            return False  # nothing changed: nothing to say
+        why = needs_restart(self.center, center)
+        if why is not None:
+            self.log.error("config.reload_rejected", reason=why, changes=summary)
+            self.reload_refused = why
+            return False
+        if center.acd is not None and self.acd is not None:
+            self.directory.refresh(center.acd.agents)
+            self.acd.apply(center.acd)
+        if center.ivr is not None and self.ivr is not None:
+            self.ivr.config = center.ivr
+        if center.recording is not None and self.recorder is not None:
+            self.recorder.config = center.recording
+        self.center = center
+        if self.dialer is not None and any(c.startswith("campaigns.yaml") for c in summary):
+            self.dialer.reload()
+        self.log.info("config.reloaded", changes=summary)
+        return True
+
+    def _reload_command(self, sender: str, _cmd: ReloadConfig) -> str | None:
+        agent = self.directory.get(sender)
+        if agent is None or agent.role != "supervisor":
+            return "only supervisors may reload the configuration"
+        self.log.info("config.reload_asked", agent=sender)
+        self.reload()
+        return self.reload_refused
+
+    def watched(self) -> list[Path]:
+        """The files a change of which reloads (engine.yaml itself needs a restart)."""
+        s = self.settings
+        names = (s.ivr.file, s.hours.file, s.acd.queues, s.acd.agents, s.recording.file,
+                 s.dialer.campaigns)
+        return [p for p in (s.path(n) for n in names) if p is not None]
 
     async def _until_connected(self) -> None:
         while not self.ami.ready and not self.stop.is_set():

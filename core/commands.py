@@ -131,6 +131,12 @@ class Barge(Command):
     agent: str = Field(max_length=32)
 
 
+class ReloadConfig(Command):
+    """A supervisor: read the whole configuration again (as SIGHUP does)."""
+
+    action: Literal["reload_config"]
+
+
 # --- outbound: a previewed lead, and the call on an agent's kept line -------------------
 
 class AcceptLead(Command):
@@ -193,7 +199,7 @@ AgentCommand = Annotated[
     Login | Logout | Pause | Ready | EndWrapup | ExtendWrapup | Transfer | Consult
     | ConsultComplete | ConsultCancel | Conference | Disposition | UpdateCustomer | Escalate
     | PauseRecording | ResumeRecording | StartRecording | StopRecording | Listen | Whisper | Barge
-    | AcceptLead | SkipLead | HangUp,
+    | AcceptLead | SkipLead | HangUp | ReloadConfig,
     Field(discriminator="action")]
 QueueCommand = Annotated[Reprioritise, Field(discriminator="action")]
 CampaignCommand = Annotated[StartCampaign | PauseCampaign | StopCampaign | SetMode

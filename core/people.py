@@ -77,6 +77,15 @@ class Directory:
     def __iter__(self) -> Iterator[Agent]:
         return iter(self._by_id.values())
 
+    def refresh(self, agents: Iterable[Agent]) -> None:
+        """The same people with new details (a reload: same ids, phones and extensions;
+        new skills, queues, names), seen at once by everyone holding this directory."""
+        for a in agents:
+            self._by_id[a.id] = a
+            if a.extension:
+                self._by_extension[a.extension] = a
+            self._by_device[_device_key(a.device)] = a
+
     def __contains__(self, agent_id: object) -> bool:
         return agent_id in self._by_id
 

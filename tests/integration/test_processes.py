@@ -65,3 +65,18 @@ def test_sim_rejects_a_broken_dialplan_naming_the_line(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, timeout=20)
     assert proc.returncode == 1
     assert f"{bad}:2:" in proc.stderr.decode()
+
+
+def test_sighup_reloads_the_demo_instead_of_killing_it(center: Path, mqtt_url: str) -> None:
+    engine_yaml = center / "engine.yaml"
+    engine_yaml.write_text(engine_yaml.read_text().replace("files: ../var", f"files: {center}")
+                           .replace("listen: 127.0.0.1:8080", "listen: 127.0.0.1:0"))
+    env = {**os.environ, "MQTT_URL": mqtt_url}
+    demo = subprocess.Popen([*CLI, "--config", str(center), "demo", "--duration", "6"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3.0)
+    demo.send_signal(signal.SIGHUP)  # nothing changed: it goes on, and says nothing
+    _out, err = demo.communicate(timeout=30)
+    assert demo.returncode == 0, err.decode()[-2000:]
+    log = (center / "centralita.log").read_text()
+    assert "config.reload" not in log  # an unchanged center is not "reloaded"

@@ -1,0 +1,102 @@
+"""Reloading the center while calls wait and talk: every file, all or nothing, applied to
+new decisions; a change that needs a restart, or a broken one, changes nothing and says
+why; an unchanged file says nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from sim.endpoints import Endpoint
+from tests.conftest import until
+from tests.integration.conftest import AGENTS, Rig
+
+
+def rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_each_file_reloads_while_calls_wait_and_talk(
+        acd: Callable[..., Awaitable[Rig]], tmp_path: Path) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+                     "agent1002": Endpoint(answer_after=60.0)})
+    engine = rig.engine
+    talking = rig.call(number="+34911000001")
+    await until(lambda: talking.bridge is not None, 10, "a caller talking")
+    waiting = rig.call(number="+34911000002")
+    await until(lambda: rig.waiting() == 1, 10, "a caller waiting")
+    with capture_logs() as logs:
+        assert engine.reload() is False  # nothing changed: nothing said
+        assert not [e for e in logs if e["event"].startswith("config.")]
+
+        # queues.yaml: a longer wrap-up and a ring timeout, for what comes next
+        rewrite(tmp_path / "queues.yaml", "wrapup: 1", "wrapup: 3")
+        assert engine.reload() is True
+        assert engine.acd is not None and engine.acd.config.queues["support"].wrapup == 3
+        assert engine.acd.desk.config.queues["support"].wrapup == 3  # every part sees it
+        done = [e for e in logs if e["event"] == "config.reloaded"]
+        assert done[-1]["changes"] == ["queues.yaml: queues changed: support"]
+
+        # agents.yaml: 1002 leaves support; the waiting caller is not offered to them again
+        rewrite(tmp_path / "agents.yaml", 'extension: "1002", skills: {support: 5},\n     queues: '
+                '{support: 0}', 'extension: "1002", skills: {support: 5},\n     queues: {}')
+        text = (tmp_path / "agents.yaml").read_text()
+        assert engine.reload() is True
+        assert engine.directory["1002"].queues == {} and engine.directory["1001"].queues
+        rings = len([o for o in rig.originates() if "agent1002" in o])
+        await until(lambda: rig.state("1002") == "ready", 10, "1002's last ring to end")
+        import asyncio
+        await asyncio.sleep(1.0)  # 10 s of the PBX's time: a ring every 2 s before
+        assert len([o for o in rig.originates() if "agent1002" in o]) <= rings + 1
+
+        # ivr.yaml: a new greeting for the next caller
+        rewrite(tmp_path / "ivr.yaml", "prompts: [hello-world]", "prompts: [vm-enter-num-to-call]")
+        assert engine.reload() is True
+        assert engine.ivr is not None
+        assert engine.ivr.config.nodes["main"].prompts == ["vm-enter-num-to-call"]  # type: ignore[union-attr]
+
+        # broken: an IVR route to a queue that does not exist; nothing changes
+        rewrite(tmp_path / "ivr.yaml", "{queue: support, skills", "{queue: suport, skills")
+        assert engine.reload() is False
+        rejected = [e for e in logs if e["event"] == "config.reload_rejected"]
+        assert "unknown queue 'suport'" in rejected[-1]["problems"][0]
+        assert engine.ivr.config.nodes["main"].options["1"].queue == "support"  # type: ignore[union-attr]
+        rewrite(tmp_path / "ivr.yaml", "{queue: suport, skills", "{queue: support, skills")
+
+        # needs a restart: a new agent; nothing changes, and it says so
+        (tmp_path / "agents.yaml").write_text(text + '  - {id: "1009", device: PJSIP/agent1009, '
+                                              'skills: {support: 5}, queues: {support: 0}}\n')
+        assert engine.reload() is False
+        assert "agents added or removed" in [e for e in logs
+                                             if e["event"] == "config.reload_rejected"][-1]["reason"]
+        assert "1009" not in engine.directory
+    # the calls went on through all of it
+    assert talking.bridge is not None and not talking.gone and not waiting.gone
+    third = rig.call(number="+34911000003")
+    await until(lambda: any("vm-enter-num-to-call" in c for c in rig.agi(third)), 10,
+                "the next caller hears the new greeting")
+
+
+def test_agents_fixture_is_what_the_reload_test_edits() -> None:
+    assert AGENTS.count("queues: {support: 0}, login: true, max_no_answer: 2}") == 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_supervisor_reloads_from_mqtt_and_an_agent_may_not(
+        acd: Callable[..., Awaitable[Rig]], tmp_path: Path) -> None:
+    from tests.integration.test_web import WEB_AGENTS
+    rig = await acd({}, agents=WEB_AGENTS)
+    assert rig.send("1001", "reload_config") == "only supervisors may reload the configuration"
+    assert rig.send("9001", "reload_config") is None  # nothing changed: fine
+    rewrite(tmp_path / "queues.yaml", "wrapup: 1", "wrapup: 2")
+    assert rig.send("9001", "reload_config") is None
+    assert rig.engine.acd is not None and rig.engine.acd.config.queues["support"].wrapup == 2
+    rewrite(tmp_path / "queues.yaml", "wrapup: 2", "wrapup: -5")
+    refused = rig.send("9001", "reload_config")
+    assert refused is not None and "wrapup" in refused
