@@ -147,6 +147,27 @@ def parse_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """Every field name of `model` and of the models inside it (for 'did you mean')."""
+    import typing
+
+    seen: set[type[BaseModel]] = set()
+    names: set[str] = set()
+    todo: list[Any] = [model]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            if t in seen:
+                continue
+            seen.add(t)
+            for name, f in t.model_fields.items():
+                names.add(name)
+                todo.append(f.annotation)
+        else:
+            todo.extend(typing.get_args(t))
+    return names
+
+
 def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> M:
     try:
         return model.model_validate(data if data is not None else {})
@@ -158,6 +179,10 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> 
             field = ".".join(shown) or "(top level)"
             where = f"{source}:{line}" if line else source
             msg = err["msg"].removeprefix("Value error, ")  # pydantic's, not the admin's
+            if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+                from core.suggest import did_you_mean
+
+                msg = f"unknown key{did_you_mean(loc[-1], _field_names(model))}"
             problems.append(f"{where}: {field}: {msg}")
         raise ConfigError(problems) from None
 

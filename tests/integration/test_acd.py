@@ -464,7 +464,7 @@ async def test_ring_all_connects_the_first_to_answer_and_stops_the_others(
     assert len(originates(rig)) == 2  # both rang at once
     await until(lambda: not any(c.name.startswith("PJSIP/agent1001")
                                 for c in rig.pbx.channels.values()), 5, "the other ring to stop")
-    assert rig.state("1002") == "on_call"
+    await until(lambda: rig.state("1002") == "on_call", 5, "the winner on the call")
     await until(lambda: rig.state("1001") == "ready", 5, "the loser ready again")
     assert rig.status("1001").misses == 0
 

@@ -26,7 +26,7 @@ def test_check_config_names_file_line_and_field(tmp_path: Path,
     engine = tmp_path / "engine.yaml"
     assert f"{engine}:3: ami.action_timeout: Input should be greater than 0" in err
     assert f"{engine}:5: mqtt.prefix:" in err
-    assert f"{engine}:6: bogus: Extra inputs are not permitted" in err
+    assert f"{engine}:6: bogus: unknown key" in err
 
 
 def test_broken_yaml_is_reported_with_its_line(tmp_path: Path,

@@ -142,3 +142,9 @@ def test_thousands_of_problems_are_all_reported(center: Path,
         f"  bad{i}: {{strategy: fastest}}\n" for i in range(2000)), 1))
     err = check(center, capsys)
     assert err.count("strategy: Input should be") == 2000
+
+
+def test_a_misspelled_key_gets_a_suggestion(center: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(center / "queues.yaml", "    sl_seconds: 20", "    sl_secnds: 20")
+    assert "queues.support.sl_secnds: unknown key (did you mean 'sl_seconds'?)" in \
+        check(center, capsys)

@@ -269,7 +269,7 @@ async def test_reload_applies_a_valid_ivr_and_keeps_the_old_one_on_error(
     ivr.write_text(ivr.read_text().replace("open: known-caller", "open: nowhere"))
     with capture_logs() as logs:
         r.engine.reload()
-    rejected = [e for e in logs if e["event"] == "ivr.reload_rejected"]
+    rejected = [e for e in logs if e["event"] == "config.reload_rejected"]  # the whole center
     assert rejected and "unknown node 'nowhere'" in rejected[0]["problems"][0]
     kept = r.call(k("1", "3"))
     assert (await r.routed_for(kept)).target == "sales"  # the running menus were kept
@@ -277,7 +277,7 @@ async def test_reload_applies_a_valid_ivr_and_keeps_the_old_one_on_error(
     ivr.write_text(fixed.replace('"3": {queue: sales, skills: {sales: 1}}', '"3": {queue: marketing}'))
     with capture_logs() as logs:
         r.engine.reload()
-    assert [e["event"] for e in logs if e["event"].startswith("ivr.reload")] == ["ivr.reloaded"]
+    assert [e["event"] for e in logs if e["event"].startswith("config.reload")] == ["config.reloaded"]
     ch = r.call(k("1", "3"), number="+34911000009")
     routed = await r.routed_for(ch)
     assert routed.target == "marketing"  # new calls get the new menus

@@ -129,8 +129,11 @@ class Rig:
         return [m for m in self.server.received if m.get("Action") == action]
 
     def recording(self) -> bool:
-        """Whether the PBX is recording a channel now (MixMonitor running)."""
-        return any(c.mixmonitor for c in self.pbx.channels.values())
+        """Whether the PBX is recording a channel now (MixMonitor running) and the engine
+        knows it (its MixMonitor action answered)."""
+        recorder = self.engine.recorder
+        return any(c.mixmonitor for c in self.pbx.channels.values()) and \
+            recorder is not None and bool(recorder.active)
 
     def state(self, agent: str) -> str:
         return self.engine.pool.state(agent)
@@ -604,3 +607,17 @@ async def test_a_call_that_ends_while_the_engine_is_down_is_closed_at_the_next_s
     assert last is not None and last.kind == "call.ended" and last.data["outcome"] == "engine_stopped"
     [row] = await rig.rows()
     assert row.status == "complete" and row.size is not None and "restart" in row.note
+
+
+async def test_a_new_recording_policy_applies_to_the_next_call(
+        rec: Callable[..., Awaitable[Rig]]) -> None:
+    rig = await rec({"agent1001": Endpoint(answer_after=0.5, talk_time=1.0)})
+    first = rig.call(patience=30)
+    await until(lambda: first.gone, 20, "a first call, recorded")
+    assert len(rig.sent("MixMonitor")) == 1
+    path = rig.directory.parent / "recording.yaml"
+    path.write_text(path.read_text().replace("default: standard", "default: never"))
+    assert rig.engine.reload() is True
+    second = rig.call(patience=30, number="+34911000002")
+    await until(lambda: second.gone, 20, "a second call")
+    assert len(rig.sent("MixMonitor")) == 1  # the new policy: never

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -100,3 +101,42 @@ async def test_a_supervisor_reloads_from_mqtt_and_an_agent_may_not(
     rewrite(tmp_path / "queues.yaml", "wrapup: 2", "wrapup: -5")
     refused = rig.send("9001", "reload_config")
     assert refused is not None and "wrapup" in refused
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_bad_bytes_in_a_watched_file_do_not_stop_the_watching(
+        acd: Callable[..., Awaitable[Rig]], tmp_path: Path) -> None:
+    rig = await acd({})
+    ivr = tmp_path / "ivr.yaml"
+    good = ivr.read_bytes()
+    with capture_logs() as logs:
+        ivr.write_bytes(good + b"\n# caf\xe9\n")  # an editor saved it as Latin-1
+        await until(lambda: any(e["event"] == "config.reload_rejected" for e in logs), 10,
+                    "the watcher to refuse the file")
+        ivr.write_bytes(good.replace(b"prompts: [hello-world]", b"prompts: [vm-goodbye]"))
+        await until(lambda: any(e["event"] == "config.reloaded" for e in logs), 10,
+                    "the next valid save to be applied")
+    refused = next(e for e in logs if e["event"] == "config.reload_rejected")
+    assert "is not UTF-8" in refused["problems"][0]
+    assert rig.engine.ivr is not None
+    assert rig.engine.ivr.config.nodes["main"].prompts == ["vm-goodbye"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_business_hours_and_campaigns_reload(
+        dialer: Callable[..., Awaitable[Any]], tmp_path: Path) -> None:
+    from tests.integration.conftest import ALWAYS, campaign_yaml
+    rig = await dialer(campaign_yaml(), {})
+    engine = rig.engine
+    assert engine.acd is not None and engine.acd.config.hours is None
+    queues = tmp_path / "queues.yaml"
+    queues.write_text(f"hours: {ALWAYS}\n" + queues.read_text())  # follow-ups need open hours
+    campaigns = tmp_path / "campaigns.yaml"
+    campaigns.write_text(campaign_yaml(wrapup="7"))
+    with capture_logs() as logs:
+        assert engine.reload() is True
+    [done] = [e for e in logs if e["event"] == "config.reloaded"]
+    assert "hours changed" in done["changes"]
+    assert "campaigns.yaml: campaigns changed: sales" in done["changes"]
+    assert engine.acd.config.hours is not None
+    assert rig.dialer.config.campaigns["sales"].wrapup == 7
