@@ -32,6 +32,7 @@ from acd.survey import Surveys
 from acd.transfers import Transfers
 from asterisk.client import AmiClient
 from core import commands as c
+from core.agentstate import LogIn
 from core.blend import INBOUND
 from core.bus import Bus
 from core.events import CallEnded, CallParked, CallRouted
@@ -111,10 +112,26 @@ class AcdService:
         for name, queue in config.queues.items():
             router.set_rules(queue.rules(name))
         for agent in config.agents:
-            router.update_agent(agent.id, agent.skills, agent.queues)
+            if agent.id in router.agents:
+                router.update_agent(agent.id, agent.skills, agent.queues)
+            else:  # a new agent: logged out (or in, as agents.yaml says)
+                router.add_agent(agent.id, agent.skills, agent.queues)
+                if agent.queues:
+                    self.state.set_home(agent.id, next(iter(agent.queues)))
+                if agent.login:
+                    self.ports.pool.try_apply(agent.id, LogIn(), why="login")
         self.figures.members = {q: [a.id for a in config.agents if q in a.queues]
                                 for q in config.queues}
         self.figures.dirty.update(config.queues)
+
+    def retire(self, agent_id: str) -> None:
+        """An agent removed from agents.yaml: offered no more calls from now on."""
+        router = self.state.router
+        if agent_id in router.agents:
+            router.update_agent(agent_id, {}, {})
+        for members in self.figures.members.values():
+            if agent_id in members:
+                members.remove(agent_id)
 
     def register(self, commands: c.Commands, codes: FeatureCodes, keypad: Keypad) -> None:
         """The commands, dialled codes and in-call keys the ACD answers."""

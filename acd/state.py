@@ -196,3 +196,7 @@ class AcdState:
     def queue_of(self, agent: str) -> str:
         """The queue whose rules (wrap-up, auto-ready, dispositions) apply to the agent now."""
         return self.last_queue.get(agent) or self._home_queue[agent]
+
+    def set_home(self, agent: str, queue: str) -> None:
+        """A new agent's first queue (a reload)."""
+        self._home_queue[agent] = queue

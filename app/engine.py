@@ -22,6 +22,7 @@ from asterisk import dialplan as dp
 from asterisk.client import AmiClient
 from asterisk.events import AmiEvent
 from core.agentlog import AgentLog
+from core.agentstate import LogOut
 from core.bus import Bus
 from core.calllog import CallLog
 from core.commands import Commands, ReloadConfig
@@ -31,7 +32,7 @@ from core.leftovers import Leftovers
 from core.lines import AgentLines
 from core.mqtt import CommandListener, OutboxPublisher
 from core.phone import FeatureCodes, Keypad
-from core.pool import AgentPool
+from core.pool import AgentChanged, AgentPool
 from core.registry import Registry
 from core.resync import CallTagger, Resync
 from core.settings import Settings
@@ -195,6 +196,9 @@ class Engine:
                                  ami_ready=lambda: self.ami.ready,
                                  ami_events=lambda: self.registry.events_seen)
         self.reload_refused: str | None = None  # why the last reload changed nothing
+        #: agents removed from agents.yaml who are still on a call
+        self.leaving: set[str] = set()
+        self.pool.listen(self._agent_moved)
         self.commands.register(ReloadConfig, self._reload_command)
         self.stop = asyncio.Event()
 
@@ -302,17 +306,50 @@ class Engine:
             self.reload_refused = why
             return False
         if center.acd is not None and self.acd is not None:
-            self.directory.refresh(center.acd.agents)
+            old_ids = {a.id for a in self.directory}
+            new_ids = {a.id for a in center.acd.agents}
+            for agent in center.acd.agents:
+                if agent.id not in old_ids:
+                    self.directory.add(agent)
+                    self.pool.add(agent.id)
+            self.directory.refresh([a for a in center.acd.agents if a.id in old_ids])
             self.acd.apply(center.acd)
+            for agent_id in sorted(old_ids - new_ids):
+                self.acd.retire(agent_id)
+                self.leaving.add(agent_id)
+                self._leave(agent_id)
         if center.ivr is not None and self.ivr is not None:
             self.ivr.config = center.ivr
         if center.recording is not None and self.recorder is not None:
             self.recorder.config = center.recording
         self.center = center
-        if self.dialer is not None and any(c.startswith("campaigns.yaml") for c in summary):
+        if self.dialer is not None and any(c.startswith(("campaigns.yaml", "agents.yaml"))
+                                           for c in summary):
             self.dialer.reload()
         self.log.info("config.reloaded", changes=summary)
         return True
+
+    def _leave(self, agent_id: str) -> None:
+        """An agent removed from agents.yaml goes once off any call: logged out from ready
+        or a pause at once; from a call or wrap-up when it ends (the call finishes first)."""
+        if agent_id not in self.leaving or agent_id not in self.pool:
+            self.leaving.discard(agent_id)
+            return
+        state = self.pool.state(agent_id)
+        if state in ("ready", "paused"):
+            self.pool.try_apply(agent_id, LogOut(), why="removed")
+            state = self.pool.state(agent_id)
+        if state == "logged_out" and self.pool.remove(agent_id):
+            self.directory.remove(agent_id)
+            self.leaving.discard(agent_id)
+            self.log.info("agent.removed", agent=agent_id)
+        elif state != "logged_out":
+            self.log.info("agent.removal_deferred", agent=agent_id, state=state,
+                          reason="on a call: leaves when it is over")
+
+    def _agent_moved(self, change: AgentChanged) -> None:
+        if change.agent_id in self.leaving:
+            self._leave(change.agent_id)
 
     def _reload_command(self, sender: str, _cmd: ReloadConfig) -> str | None:
         agent = self.directory.get(sender)

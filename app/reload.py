@@ -68,10 +68,9 @@ def needs_restart(old: Center, new: Center) -> str | None:
             return "queues added or removed: restart the engine for that (queue settings reload)"
         before = {a.id: a for a in old.acd.agents}
         after = {a.id: a for a in new.acd.agents}
-        if set(before) != set(after):
-            return ("agents added or removed: restart the engine for that (skills, queues "
-                    "and names reload)")
         for agent_id, a in after.items():
+            if agent_id not in before:
+                continue  # a new agent: added
             b = before[agent_id]
             if (a.device, a.extension, a.role, a.os_user) != (b.device, b.extension, b.role,
                                                                b.os_user):

@@ -77,6 +77,21 @@ class Directory:
     def __iter__(self) -> Iterator[Agent]:
         return iter(self._by_id.values())
 
+    def add(self, agent: Agent) -> None:
+        """A new person (a reload)."""
+        self.refresh([agent])
+
+    def remove(self, agent_id: str) -> None:
+        """Someone who left agents.yaml (a reload), once they are off any call."""
+        a = self._by_id.pop(agent_id, None)
+        if a is None:
+            return
+        if a.extension and self._by_extension.get(a.extension) is a:
+            del self._by_extension[a.extension]
+        key = _device_key(a.device)
+        if self._by_device.get(key) is a:
+            del self._by_device[key]
+
     def refresh(self, agents: Iterable[Agent]) -> None:
         """The same people with new details (a reload: same ids, phones and extensions;
         new skills, queues, names), seen at once by everyone holding this directory."""

@@ -71,6 +71,23 @@ class AgentPool:
     def status(self, agent_id: str) -> AgentStatus:
         return self._status[agent_id]
 
+    def add(self, agent_id: str) -> None:
+        """A new agent (a reload): logged out until they log in."""
+        self._status.setdefault(agent_id, AgentStatus())
+
+    def remove(self, agent_id: str) -> bool:
+        """An agent who left agents.yaml: only once logged out (False: not yet)."""
+        st = self._status.get(agent_id)
+        if st is None:
+            return True
+        if st.state != "logged_out":
+            return False
+        del self._status[agent_id]
+        self.campaigns.pop(agent_id, None)
+        self.blend.pop(agent_id, None)
+        self._ledger.pop(agent_id, None)
+        return True
+
     def state(self, agent_id: str) -> State:
         return self._status[agent_id].state
 

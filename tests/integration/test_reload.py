@@ -70,13 +70,20 @@ async def test_each_file_reloads_while_calls_wait_and_talk(
         assert engine.ivr.config.nodes["main"].options["1"].queue == "support"  # type: ignore[union-attr]
         rewrite(tmp_path / "ivr.yaml", "{queue: suport, skills", "{queue: support, skills")
 
-        # needs a restart: a new agent; nothing changes, and it says so
+        # a new agent: there, logged out until they log in
         (tmp_path / "agents.yaml").write_text(text + '  - {id: "1009", device: PJSIP/agent1009, '
                                               'skills: {support: 5}, queues: {support: 0}}\n')
+        assert engine.reload() is True
+        assert "1009" in engine.directory and rig.state("1009") == "logged_out"
+        assert rig.send("1009", "login") is None
+        assert rig.state("1009") in ("ready", "reserved")  # and offered the waiting caller
+
+        # needs a restart: an agent's new phone; nothing changes, and it says so
+        rewrite(tmp_path / "agents.yaml", "PJSIP/agent1002", "PJSIP/agent2002")
         assert engine.reload() is False
-        assert "agents added or removed" in [e for e in logs
-                                             if e["event"] == "config.reload_rejected"][-1]["reason"]
-        assert "1009" not in engine.directory
+        last = [e for e in logs if e["event"] == "config.reload_rejected"][-1]
+        assert "agent 1002: a new phone" in last.get("reason", ""), last
+        assert engine.directory["1002"].device == "PJSIP/agent1002"
     # the calls went on through all of it
     assert talking.bridge is not None and not talking.gone and not waiting.gone
     third = rig.call(number="+34911000003")
@@ -140,3 +147,27 @@ async def test_business_hours_and_campaigns_reload(
     assert "campaigns.yaml: campaigns changed: sales" in done["changes"]
     assert engine.acd.config.hours is not None
     assert rig.dialer.config.campaigns["sales"].wrapup == 7
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_agent_removed_while_talking_finishes_the_call_first(
+        acd: Callable[..., Awaitable[Rig]], tmp_path: Path) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=None),
+                     "agent1002": Endpoint(answer_after=0.5, talk_time=None)})
+    ch = rig.call()
+    await until(lambda: ch.bridge is not None, 10, "a caller talking")
+    talking = next(a for a in ("1001", "1002") if rig.state(a) == "on_call")
+    idle = "1002" if talking == "1001" else "1001"
+    agents = tmp_path / "agents.yaml"
+    lines = agents.read_text().split("\n  - ")
+    agents.write_text("\n  - ".join(part for part in lines if f'id: "{talking}"' not in part
+                                     and f'id: "{idle}"' not in part) + "\n  - " +
+                      next(part for part in lines if f'id: "{idle}"' in part))
+    with capture_logs() as logs:
+        assert rig.engine.reload() is True
+    assert talking in rig.engine.directory and rig.state(talking) == "on_call"  # not cut off
+    assert any(e["event"] == "agent.removal_deferred" and e["agent"] == talking for e in logs)
+    assert not ch.gone and ch.bridge is not None
+    rig.pbx.request_hangup(ch)
+    await until(lambda: talking not in rig.engine.directory, 15, "the agent to leave after it")
+    assert talking not in rig.engine.pool and idle in rig.engine.directory
