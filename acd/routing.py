@@ -112,10 +112,21 @@ class Router:
                                                     next(self._seq), a.id, a.version))
 
     def set_rules(self, rules: QueueRules) -> None:
-        """A queue's new rules (a reload): for calls that join from now on."""
+        """A queue's rules (a reload): for calls that join from now on; a new name is a
+        new queue."""
         if rules.name not in self.rules:
-            raise KeyError(f"unknown queue {rules.name!r}")
+            self._waiting[rules.name] = []
+            self._ready[rules.name] = []
+            self._waiting_count[rules.name] = 0
         self.rules[rules.name] = rules
+
+    def remove_queue(self, name: str) -> bool:
+        """A queue taken out of queues.yaml (a reload): only once nobody waits in it."""
+        if self._waiting_count.get(name, 0) or any(c.queue == name for c in self.calls.values()):
+            return False
+        for table in (self.rules, self._waiting, self._ready, self._waiting_count):
+            table.pop(name, None)  # type: ignore[attr-defined]
+        return True
 
     def set_ready(self, agent_id: str, now: float) -> None:
         a = self.agents[agent_id]

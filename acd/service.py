@@ -28,6 +28,7 @@ from acd.phone import CONSULT_STEPS, PhoneCodes
 from acd.ringer import Ringer
 from acd.routing import Router
 from acd.state import AcdState, Callback
+from acd.stats import Tally
 from acd.survey import Surveys
 from acd.transfers import Transfers
 from asterisk.client import AmiClient
@@ -110,6 +111,9 @@ class AcdService:
                                           if q.extension}
         router = self.state.router
         for name, queue in config.queues.items():
+            if name not in router.rules:  # a new queue
+                self.state.add_queue(name)
+                self.figures.tallies[name] = Tally()
             router.set_rules(queue.rules(name))
         for agent in config.agents:
             if agent.id in router.agents:
@@ -123,6 +127,20 @@ class AcdService:
         self.figures.members = {q: [a.id for a in config.agents if q in a.queues]
                                 for q in config.queues}
         self.figures.dirty.update(config.queues)
+
+    def retire_queue(self, queue: str) -> bool:
+        """A queue removed from queues.yaml: gone once nobody waits in it (False: callers
+        are still there; they are served under its old rules first)."""
+        router = self.state.router
+        if not self.state.remove_queue(queue) or not router.remove_queue(queue):
+            return False
+        self.figures.tallies.pop(queue, None)
+        self.figures.members.pop(queue, None)
+        self.figures.dirty.discard(queue)
+        live, topics = self.ports.live, self.ports.topics
+        if live is not None and topics is not None:
+            live(topics.queue_stats(queue), "")  # its retained stats cleared
+        return True
 
     def retire(self, agent_id: str) -> None:
         """An agent removed from agents.yaml: offered no more calls from now on."""

@@ -197,6 +197,19 @@ class AcdState:
         """The queue whose rules (wrap-up, auto-ready, dispositions) apply to the agent now."""
         return self.last_queue.get(agent) or self._home_queue[agent]
 
+    def add_queue(self, queue: str) -> None:
+        """A queue added by a reload."""
+        self._by_queue.setdefault(queue, {})
+        self.handled.setdefault(queue, deque(maxlen=HANDLED_KEPT))
+
+    def remove_queue(self, queue: str) -> bool:
+        """A queue removed by a reload, once nobody waits or keeps a place in it."""
+        if self._by_queue.get(queue):
+            return False
+        self._by_queue.pop(queue, None)
+        self.handled.pop(queue, None)
+        return True
+
     def set_home(self, agent: str, queue: str) -> None:
         """A new agent's first queue (a reload)."""
         self._home_queue[agent] = queue

@@ -301,6 +301,13 @@ class Engine:
         if not summary:
             return False  # nothing changed: nothing to say
         why = needs_restart(self.center, center)
+        if why is None and self.acd is not None and self.center.acd is not None \
+                and center.acd is not None:
+            busy = sorted(q for q in set(self.center.acd.queues) - set(center.acd.queues)
+                          if self.acd.state.in_queue(q))
+            if busy:
+                why = (f"callers are waiting in {', '.join(busy)}: a queue is removed once it "
+                       f"is empty (reload again then)")
         if why is not None:
             self.log.error("config.reload_rejected", reason=why, changes=summary)
             self.reload_refused = why
@@ -318,6 +325,9 @@ class Engine:
                 self.acd.retire(agent_id)
                 self.leaving.add(agent_id)
                 self._leave(agent_id)
+            for queue in sorted(set(self.center.acd.queues) - set(center.acd.queues)
+                                if self.center.acd is not None else ()):
+                self.acd.retire_queue(queue)  # empty: checked above
         if center.ivr is not None and self.ivr is not None:
             self.ivr.config = center.ivr
         if center.recording is not None and self.recorder is not None:

@@ -64,8 +64,6 @@ def needs_restart(old: Center, new: Center) -> str | None:
         if (was is None) != (now is None):
             return f"{what} {'added' if was is None else 'removed'}: restart the engine for that"
     if old.acd is not None and new.acd is not None:
-        if set(old.acd.queues) != set(new.acd.queues):
-            return "queues added or removed: restart the engine for that (queue settings reload)"
         before = {a.id: a for a in old.acd.agents}
         after = {a.id: a for a in new.acd.agents}
         for agent_id, a in after.items():

@@ -65,6 +65,10 @@ class LiveFeed:
         else:
             return
         name = topic[len(prefix):-len("/stats")]
+        if not payload:  # cleared (a queue removed): gone from the board too
+            store.pop(name, None)
+            self._send(f"{kind}_removed", name, json.dumps({kind: name}))
+            return
         store[name] = payload
         self._send(kind, name, payload)
 

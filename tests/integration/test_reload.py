@@ -171,3 +171,32 @@ async def test_an_agent_removed_while_talking_finishes_the_call_first(
     rig.pbx.request_hangup(ch)
     await until(lambda: talking not in rig.engine.directory, 15, "the agent to leave after it")
     assert talking not in rig.engine.pool and idle in rig.engine.directory
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_queues_are_added_and_removed_by_a_reload(
+        acd: Callable[..., Awaitable[Rig]], tmp_path: Path) -> None:
+    rig = await acd({"agent1001": Endpoint(answer_after=0.5, talk_time=1.0),
+                     "agent1002": Endpoint(answer_after=60.0)}, stats_every=0.2)
+    queues, agents = tmp_path / "queues.yaml", tmp_path / "agents.yaml"
+    queues.write_text(queues.read_text() + "  sales:\n    ring_timeout: 2\n    wrapup: 1\n")
+    rewrite(agents, 'queues: {support: 0}, login: true, max_no_answer: 2}',
+            'queues: {support: 0, sales: 0}, login: true, max_no_answer: 2}')
+    assert rig.engine.reload() is True
+    assert rig.engine.acd is not None and "sales" in rig.engine.acd.config.queues
+    # a caller for the new queue (the menu sends them there) is served
+    ivr = tmp_path / "ivr.yaml"
+    rewrite(ivr, "{queue: support, skills: {support: 2}}", "{queue: sales}")
+    assert rig.engine.reload() is True
+    ch = rig.call()
+    await until(lambda: ch.bridge is not None, 10, "a caller of the new queue answered")
+    row_queue = (await rig.interaction(ch)).queue
+    assert row_queue == "sales"
+    await until(lambda: ch.gone, 10, "the call to end")
+    # and the queue taken out again (the menu first, then the queue)
+    rewrite(ivr, "{queue: sales}", "{queue: support, skills: {support: 2}}")
+    queues.write_text(queues.read_text().replace("  sales:\n    ring_timeout: 2\n    wrapup: 1\n", ""))
+    agents.write_text(agents.read_text().replace("{support: 0, sales: 0}", "{support: 0}"))
+    assert rig.engine.reload() is True
+    assert "sales" not in rig.engine.acd.config.queues
+    assert "sales" not in rig.engine.acd.state.router.rules

@@ -63,6 +63,7 @@ async function start() {
   source.onopen = () => { link.textContent = "live"; link.className = "link up"; };
   source.onerror = () => { link.textContent = "reconnecting…"; link.className = "link down"; };
   source.addEventListener("queue", e => { const d = JSON.parse(e.data); queues.set(d.queue, d); drawQueues(); });
+  source.addEventListener("queue_removed", e => { queues.delete(JSON.parse(e.data).queue); drawQueues(); });
   source.addEventListener("agent", e => { const d = JSON.parse(e.data); agents.set(d.agent, d); drawAgents(); });
   source.addEventListener("campaign", e => { const d = JSON.parse(e.data); campaigns.set(d.campaign, d); drawCampaigns(); });
   source.addEventListener("logout", () => { source.close(); location.href = "/login?expired=1"; });
