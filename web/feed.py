@@ -120,8 +120,7 @@ class LiveFeed:
         key = (kind, name)
         for client in list(self.clients):
             pending = client.pending
-            pending.pop(key, None)  # replaced: it goes out once, with the latest figures
-            pending[key] = message
+            pending[key] = message  # replaced: it goes out once, with the latest figures
             if len(pending) > client.backlog:
                 self.drop(client, "too much pending")
                 continue
