@@ -172,10 +172,25 @@ class Pacer:
         self._cache = _Cache()
 
     def decide(self, s: Situation) -> Dial | Wait | Stop:
-        logged_in = [a for a in s.agents if a.state != "logged_out"]
-        if not logged_in:
+        # one pass over the agents (a thousand of them cost more than all the arithmetic):
+        # who is logged in, who is free, and the busy ones grouped by state and seconds in
+        # it (many share a row of probabilities, added once per group)
+        logged = free = 0
+        groups: dict[tuple[bool, int], int] = {}
+        now = s.now
+        for a in s.agents:
+            state = a.state
+            if state == "logged_out":
+                continue
+            logged += 1
+            if state == "ready":
+                free += 1
+            elif state == "on_call" or state == "wrapup":
+                elapsed = now - a.since
+                key = (state == "on_call", 0 if elapsed < 0 else min(int(elapsed), GRID - 1))
+                groups[key] = groups.get(key, 0) + 1
+        if not logged:
             return Wait("no agent is logged in to the campaign")
-        free = sum(1 for a in logged_in if a.state == "ready")
         if s.mode == "preview":
             return Dial(0, "preview: agents dial the leads they accept")
         if s.mode == "progressive":
@@ -187,11 +202,12 @@ class Pacer:
                                      f"{s.abandon_cap:g} %: progressive", holds_agents=True)
             ratio = s.ratio or 1.0
             want = math.floor(free * ratio + 1e-9) - len(s.in_flight)
-            cap = math.floor(len(logged_in) * s.max_dial_level) - len(s.in_flight)
+            cap = math.floor(logged * s.max_dial_level) - len(s.in_flight)
             return Dial(max(0, min(want, cap)), f"power {ratio:g} x {free} free")
-        return self._predictive(s, logged_in, free)
+        return self._predictive(s, logged, free, groups)
 
-    def _predictive(self, s: Situation, logged_in: list[Agent], free: int) -> Dial | Stop:
+    def _predictive(self, s: Situation, logged: int, free: int,
+                    groups: dict[tuple[bool, int], int]) -> Dial | Stop:
         m = s.measured
         if m.humans_seen < MIN_HISTORY:
             d = _progressive(s, free)
@@ -208,29 +224,21 @@ class Pacer:
         checks = _checkpoints(m)
         tables = self._tables(m, checks)
         # Agents free by each checkpoint (mean and variance of a sum of Bernoullis).
-        free_by = [0.0] * len(checks)
+        free_by = [float(free)] * len(checks)  # the ready ones are free at every checkpoint
         var_free = [0.0] * len(checks)
-        for a in logged_in:
-            if a.state == "ready":
-                for k in range(len(checks)):
-                    free_by[k] += 1.0
-                continue
-            elapsed = s.now - a.since
-            i = 0 if elapsed < 0 else min(int(elapsed), GRID - 1)
-            if a.state == "on_call":  # free once the talk and then the wrap-up are over
+        for (talking, i), n in groups.items():
+            if talking:  # free once the talk and then the wrap-up are over
                 row = tables.talk.get(i)
                 if row is None:
                     gap = m.wrapup.mean
                     row = tables.talk[i] = tuple(m.talk.done_within(i, c - gap) for c in checks)
-            elif a.state == "wrapup":
+            else:
                 row = tables.wrap.get(i)
                 if row is None:
                     row = tables.wrap[i] = tuple(m.wrapup.done_within(i, c) for c in checks)
-            else:
-                continue
             for k, p in enumerate(row):
-                free_by[k] += p
-                var_free[k] += p * (1.0 - p)
+                free_by[k] += n * p
+                var_free[k] += n * p * (1.0 - p)
         # People arriving from calls in flight by each checkpoint.
         coming = [0.0] * len(checks)
         var_coming = [0.0] * len(checks)
@@ -260,7 +268,7 @@ class Pacer:
         new_by = [q * _cdf(m.ring, c - m.amd_time) for c in checks]
         scale = _steer(s)
         target = AIM * s.abandon_cap * scale
-        cap_lines = math.floor(len(logged_in) * s.max_dial_level) - len(s.in_flight)
+        cap_lines = math.floor(logged * s.max_dial_level) - len(s.in_flight)
 
         def abandon_pct(n: int) -> float:
             lost = 0.0
