@@ -21,7 +21,7 @@ from core.payloads import WrapupCode, WrapupCodes
 from core.people import Directory
 from core.pool import AgentChanged
 from core.ports import Ports
-from core.records import AfterCallRecords, customer_fields
+from core.records import AfterCallRecords
 from core.schedule import is_open
 
 #: a blind transfer of the agent's caller (agent, target) -> why refused, or None
@@ -161,24 +161,9 @@ class AfterCall:
         if isinstance(current, str):
             return current
         call_id, _ = current
-        clean = customer_fields(fields)
-        if isinstance(clean, str):
-            return clean
-        number = self.state.numbers.get(call_id, "")
-        if not number:
-            return "the caller's number is unknown: no customer record to update"
-        now = self.ports.clock()
-
-        async def op() -> None:
-            changed = await self.records.update_customer(number, clean, agent=agent_id,
-                                                         call_id=call_id, at=now)
-            self.log.info("acd.customer_updated", call_id=call_id, agent=agent_id,
-                          fields=changed)
-
-        self.ports.journal.submit(f"customer {call_id}", op)
-        self.ports.step(call_id, "acd.customer_updated", {"agent": agent_id,
-                                                          "fields": sorted(clean)}, at=now)
-        return None
+        return self.records.change_customer(self.ports, self.state.numbers.get(call_id, ""),
+                                            fields, agent=agent_id, call_id=call_id,
+                                            kind="acd.customer_updated")
 
     # --- escalation -------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from asterisk.sounds import stock_prompts
 from core.dispositions import Dispositions
 from core.errors import ConfigError
 from core.people import Agent, AgentsConfig, Level
-from core.safepatterns import unsafe
+from core.safepatterns import checked
 from core.schedule import Schedule
 from core.suggest import did_you_mean
 from core.yamlconf import parse_yaml, problems_at, read_text, validate
@@ -171,15 +171,7 @@ class Survey(_Strict):
 
 
 def _outside_ok(patterns: list[str]) -> list[str]:
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
-        why = unsafe(pattern)
-        if why is not None:
-            raise ValueError(f"unsafe pattern {pattern!r}: {why}")
-    return patterns
+    return [checked(p) for p in patterns]
 
 
 class QueuesConfig(_Strict):

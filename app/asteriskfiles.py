@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import re
 import secrets
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.brokerfiles import write_private
 from app.center import load_center
 from core.settings import Settings
 
@@ -80,9 +80,9 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
     ami_secret = re.search(r"^secret = (\S+)", manager, re.M)
     assert ami_secret is not None
     args.dir.mkdir(parents=True, exist_ok=True)
-    _private(args.dir / "pjsip.conf", text)
-    _private(args.dir / "manager.conf", manager)
-    _private(args.dir / "phones.csv", "device,user,password\n" + "".join(
+    write_private(args.dir / "pjsip.conf", text)
+    write_private(args.dir / "manager.conf", manager)
+    write_private(args.dir / "phones.csv", "device,user,password\n" + "".join(
         f"PJSIP/{n},{n},{p}\n" for n, p in phones))
     print(f"{args.dir}: manager.conf, pjsip.conf ({len(phones)} desk phones), phones.csv "
           f"(secret, mode 0600)", file=out)
@@ -107,10 +107,3 @@ def _phones(text: str, networks: list[str]) -> str:
             out += [f"{key} = {n}   ; PHONES" for n in networks]
         previous = key
     return "\n".join(out) + "\n"
-
-
-def _private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)

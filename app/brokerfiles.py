@@ -51,9 +51,9 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
     writer.writerow(["user", "role", "password"])
     for u in users:
         writer.writerow([u.name, u.role, passwords[u.name]])
-    _secret(creds, buf.getvalue())
-    _secret(target / "engine.password", passwords[args.engine_user] + "\n")
-    _secret(target / "passwd", "".join(password_line(u.name, passwords[u.name]) + "\n"
+    write_private(creds, buf.getvalue())
+    write_private(target / "engine.password", passwords[args.engine_user] + "\n")
+    write_private(target / "passwd", "".join(password_line(u.name, passwords[u.name]) + "\n"
                                        for u in users))
     (target / "acl").write_text(acl(users, settings.mqtt.prefix), encoding="utf-8")
     fresh = sum(1 for u in users if u.name not in known)
@@ -64,7 +64,7 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO | None = None)
     return 0
 
 
-def _secret(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Written so that it is never readable by others, not even for a moment."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

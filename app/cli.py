@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import ConfigError
@@ -45,6 +47,16 @@ ENVIRONMENT = """environment (overrides engine.yaml):
   HTTP_LISTEN         host:port of the wallboard, reports and /metrics
   LOG_LEVEL           debug, info, warning, error (debug adds AMI actions and AGI commands)
 """
+
+
+#: command -> (module, function(settings, args) -> exit code)
+LAZY: dict[str, tuple[str, str]] = {
+    "leads": ("app.outbound", "run"), "dnc": ("app.outbound", "run"),
+    "dialer": ("app.outbound", "run"), "report": ("app.reporting", "run"),
+    "customers": ("app.customers", "run"), "status": ("app.status", "run"),
+    "asterisk-config": ("app.asteriskfiles", "run"), "mqtt-acl": ("app.brokerfiles", "run"),
+    "passwd": ("app.reporting", "passwd"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,34 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             return _db(settings)
         if args.command in ("recordings", "qa"):
             return _recordings(settings, args)
-        if args.command in ("leads", "dnc", "dialer"):
-            from app.outbound import run as outbound
-
-            return outbound(settings, args)
-        if args.command == "report":
-            from app.reporting import run as report
-
-            return report(settings, args)
-        if args.command == "customers":
-            from app.customers import run as customers
-
-            return customers(settings, args)
-        if args.command == "status":
-            from app.status import run as status
-
-            return status(settings, args)
-        if args.command == "asterisk-config":
-            from app.asteriskfiles import run as asterisk_files
-
-            return asterisk_files(settings, args)
-        if args.command == "mqtt-acl":
-            from app.brokerfiles import run as broker_files
-
-            return broker_files(settings, args)
-        if args.command == "passwd":
-            from app.reporting import passwd
-
-            return passwd(settings, args)
+        if args.command in LAZY:  # their modules load only when asked for
+            module, function = LAZY[args.command]
+            run: Callable[[Settings, argparse.Namespace], int] = getattr(
+                importlib.import_module(module), function)
+            return run(settings, args)
         if args.command == "schema":
             from app.contract import mqtt_contract
 

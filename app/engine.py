@@ -41,7 +41,6 @@ from core.topics import Topics
 from dialer.model import CampaignsConfig
 from dialer.service import DialerService, blend_rules
 from ivr.greeting import Greeter
-from ivr.model import IvrConfig
 from ivr.service import IvrService, PaymentStep
 from recorder.index import RecordingIndex
 from recorder.service import RecorderService
@@ -133,8 +132,7 @@ class Engine:
         if center.ivr is not None:
             self.ivr = IvrService(self.bus, self.ami, self.store, center.ivr,
                                   path=center.ivr_path, now=calendar,
-                                  hand_off=center.acd is not None, payments=payments,
-                                  reread=self._reread_ivr)
+                                  hand_off=center.acd is not None, payments=payments)
             self._tasks.append(self.ivr.tasks)
         else:
             self.greeter = Greeter(self.bus, self.ami, settings.greeting)
@@ -201,13 +199,6 @@ class Engine:
         self.pool.listen(self._agent_moved)
         self.commands.register(ReloadConfig, self._reload_command)
         self.stop = asyncio.Event()
-
-    def _reread_ivr(self) -> IvrConfig:
-        """ivr.yaml again, valid only with the rest of the center (hours, queues, skills)."""
-        ivr = load_center(self.settings).ivr
-        if ivr is None:
-            raise ConfigError([f"{self.settings.ivr_path()}: no IVR any more"])
-        return ivr
 
     def _live(self) -> Callable[[str, str], None] | None:
         if self.topics is None:

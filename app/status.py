@@ -51,9 +51,9 @@ async def gather(settings: Settings, wait: float) -> dict[str, Any]:
                             out["engine"] = body
                         elif topic.endswith("/presence"):
                             out["agents"][body.get("agent", topic)] = body
-                        elif "/queues/" in topic or topic.startswith(f"{settings.mqtt.prefix}queues/"):
+                        elif topic.startswith(f"{settings.mqtt.prefix}queues/"):
                             out["queues"][body.get("queue", topic)] = body
-                        elif "campaigns/" in topic:
+                        elif topic.startswith(f"{settings.mqtt.prefix}campaigns/"):
                             out["campaigns"][body.get("campaign", topic)] = body
             except TimeoutError:
                 pass

@@ -8,9 +8,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 
 from core.models import Customer, CustomerChange, EmailRow, Interaction, Ticket, TicketEvent
+from core.ports import Ports
 from core.store import Store, ts
 
 OPEN = ("open", "requires_follow_up")
@@ -103,6 +105,27 @@ class AfterCallRecords:
             row.ticket_id = ticket.id
             row.notes = (row.notes + "\n" if row.notes else "") + note
             return int(ticket.id)
+
+    def change_customer(self, ports: Ports, number: str, fields: Mapping[str, Any], *,
+                        agent: str, call_id: str, kind: str) -> str | None:
+        """An agent's changes to the caller's record (`update_customer`): checked, written
+        by the journal with their history, and a call event `kind`; why not, or None."""
+        clean = customer_fields(fields)
+        if isinstance(clean, str):
+            return clean
+        if not number:
+            return "the caller's number is unknown: no customer record to update"
+        now = ports.clock()
+
+        async def op() -> None:
+            changed = await self.update_customer(number, clean, agent=agent, call_id=call_id,
+                                                 at=now)
+            structlog.get_logger("records").info(kind, call_id=call_id, agent=agent,
+                                                 fields=changed)
+
+        ports.journal.submit(f"customer {call_id}", op)
+        ports.step(call_id, kind, {"agent": agent, "fields": sorted(clean)}, at=now)
+        return None
 
     async def update_customer(self, number: str, fields: dict[str, str], *, agent: str,
                               call_id: str, at: float) -> list[str]:

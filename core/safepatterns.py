@@ -83,3 +83,18 @@ def unsafe(pattern: str) -> str | None:
         stack[-1]["repeats"] |= many
         i += size
     return None
+
+
+def checked(pattern: str) -> str:
+    """`pattern` if it compiles and cannot backtrack badly; else ValueError saying why
+    (for the config models' validators)."""
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+    why = unsafe(pattern)
+    if why is not None:
+        raise ValueError(f"unsafe pattern {pattern!r}: {why}")
+    return pattern

@@ -17,7 +17,7 @@ from core.dispositions import Closing, check_closing, fill_template, template_fi
 from core.payloads import WrapupCode, WrapupCodes
 from core.pool import AgentChanged
 from core.ports import Ports
-from core.records import AfterCallRecords, customer_fields
+from core.records import AfterCallRecords
 from dialer.figures import Measurements
 from dialer.hours import callable_now
 from dialer.outcomes import RANK_NONE, after_attempt, follow_up
@@ -201,21 +201,8 @@ class Wrapups:
         if isinstance(current, str):
             return current
         _, call = current
-        clean = customer_fields(fields)
-        if isinstance(clean, str):
-            return clean
-        now = self.ports.clock()
-
-        async def op() -> None:
-            changed = await self.records.update_customer(call.lead.number, clean, agent=agent,
-                                                         call_id=call.call_id, at=now)
-            self.log.info("dialer.customer_updated", call_id=call.call_id, agent=agent,
-                          fields=changed)
-
-        self.ports.journal.submit(f"customer {call.call_id}", op)
-        self.ports.step(call.call_id, "dialer.customer_updated",
-                        {"agent": agent, "fields": sorted(clean)}, at=now)
-        return None
+        return self.records.change_customer(self.ports, call.lead.number, fields, agent=agent,
+                                            call_id=call.call_id, kind="dialer.customer_updated")
 
     def _attempt(self, call: DialerCall, **values: Any) -> None:
         """Columns of the call's lead_attempts row."""

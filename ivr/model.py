@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from asterisk.patterns import compile_pattern
 from asterisk.sounds import stock_prompts
 from core.errors import ConfigError
-from core.safepatterns import unsafe
+from core.safepatterns import checked
 from core.schedule import Schedule
 from core.suggest import did_you_mean
 from core.yamlconf import parse_yaml, problems_at, read_text, validate
@@ -127,15 +127,7 @@ class CaptureNode(_Strict):
     @field_validator("pattern")
     @classmethod
     def _pattern(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"bad pattern: {exc}") from None
-            why = unsafe(v)
-            if why is not None:
-                raise ValueError(f"unsafe pattern {v!r}: {why}")
-        return v
+        return checked(v) if v is not None else None
 
     @model_validator(mode="after")
     def _lengths(self) -> CaptureNode:

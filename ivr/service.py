@@ -24,7 +24,6 @@ from asterisk.agi import AgiSession
 from asterisk.client import AmiClient
 from asterisk.errors import AgiChannelGone, AgiError, AmiError
 from core.bus import Bus
-from core.errors import ConfigError
 from core.events import (
     CallConnected,
     CallDataUpdated,
@@ -56,7 +55,7 @@ from ivr.machine import (
     start_at,
     step,
 )
-from ivr.model import IvrConfig, Route, load_ivr
+from ivr.model import IvrConfig, Route
 
 #: the payment step: (call_id, field, card data) -> done; e.g. your provider's client
 PaymentStep = Callable[[str, str, str], Awaitable[None]]
@@ -66,10 +65,8 @@ class IvrService:
     def __init__(self, bus: Bus, ami: AmiClient, store: Store, config: IvrConfig, *,
                  path: Path | None = None, contexts: tuple[str, ...] = (dp.INBOUND,),
                  now: Callable[[], datetime] | None = None, hand_off: bool = False,
-                 payments: PaymentStep | None = None,
-                 reread: Callable[[], IvrConfig] | None = None) -> None:
-        """`reread`: the menus read again, checked with the rest of the center (hours,
-        queues, skills); without it, ivr.yaml alone."""
+                 payments: PaymentStep | None = None) -> None:
+        """`config` is replaced by the engine's reload (app/engine.py) for new calls."""
         self.bus = bus
         self.ami = ami
         self.store = store
@@ -83,7 +80,6 @@ class IvrService:
         self.hand_off = hand_off
         #: where card data goes (your payment provider's client); nowhere else
         self.payments = payments
-        self.reread = reread
         self._runs: dict[str, asyncio.Task[None]] = {}
         self.log = structlog.get_logger("ivr")
         bus.subscribe(CallStarted, self._started)
@@ -95,21 +91,6 @@ class IvrService:
         task = self._runs.pop(ev.call_id, None)
         if task is not None and ev.call_id in self.parked:
             task.cancel()
-
-    def reload(self) -> bool:
-        """Load the menus again; a broken file keeps the running ones (and says why)."""
-        if self.path is None:
-            return False
-        try:
-            config = self.reread() if self.reread is not None else load_ivr(self.path)
-        except ConfigError as exc:
-            self.log.error("ivr.reload_rejected", file=str(self.path), problems=exc.problems)
-            return False
-        if config == self.config:
-            return False  # nothing changed: nothing to say
-        self.config = config
-        self.log.info("ivr.reloaded", file=str(self.path), nodes=len(self.config.nodes))
-        return True
 
     def _started(self, ev: CallStarted) -> None:
         if ev.context not in self.contexts:
